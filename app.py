@@ -1,0 +1,379 @@
+"""Baton's composition root and command line.
+
+    python app.py                 # = serve: API + dispatcher on 127.0.0.1:8000 (SQLite, no credentials needed)
+    python app.py migrate         # bring the database schema up to date
+    python app.py worker          # a dispatcher only (scale-out: run several against one PostgreSQL)
+    python app.py demo            # post the sample handoffs in examples/ to the running service
+    python app.py outbox list|dead|retry ID
+    python app.py rules test FILE.jsonl
+    python app.py agents list | python app.py agents set ID --status away
+
+Nothing is built at import time: :func:`build` wires a :class:`Runtime` from settings; tests call it too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import secrets
+import sys
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent
+DEV_KEY_FILE = ROOT / ".baton-dev-key"
+log = logging.getLogger("baton")
+
+
+@dataclass
+class Runtime:
+    """Everything one process runs, wired together."""
+
+    settings: Any
+    config: Any
+    engine: Any
+    deps: Any
+    engine_rules: Any
+    intake: Any
+    actions: Any
+    queries: Any
+    dispatcher: Any
+    destinations: list[Any] = field(default_factory=list)
+
+    async def readiness(self) -> tuple[bool, dict[str, Any]]:
+        from sqlalchemy import text
+
+        from handoff.store.migrate import current_revision, head_revision
+
+        details: dict[str, Any] = {}
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            details["database"] = "ok"
+            current, head = await current_revision(self.engine), head_revision()
+            details["migrations"] = "current" if current == head else f"at {current}, expected {head}"
+        except Exception as exc:
+            log.warning("readiness check failed: %s", exc)
+            details["database"] = f"unreachable: {type(exc).__name__}"
+            return False, details
+        return details["migrations"] == "current", details
+
+
+def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bool | None = None) -> Runtime:
+    """Wire one process: database, rules, use cases, destinations, dispatcher."""
+    from handoff.config import load_config
+    from handoff.decide import RuleEngine, Rules
+    from handoff.outbox import OutboxRouting
+    from handoff.services.agent_actions import AgentActions
+    from handoff.services.common import Deps
+    from handoff.services.dispatcher import Dispatcher
+    from handoff.services.intake import Intake
+    from handoff.services.queries import Queries
+    from handoff.store.db import create_engine
+    from handoff.store.uow import SqlUnitOfWork
+    from integrations.log_destination import LogDestination
+
+    config = load_config(settings.config_path)
+    rules = Rules.load(config.rules or ROOT / "config" / "rules.yaml")
+    unknown = sorted(set(rules.topic_queues.values()) - set(config.queues))
+    if unknown:
+        from handoff.config import ConfigError
+
+        raise ConfigError(f"rules topic_queues name queues that BATON_CONFIG does not define: {', '.join(unknown)}")
+    rule_engine = RuleEngine(rules)
+    engine = create_engine(settings.database_url)
+    destinations: list[Any] = []
+    if config.outbox.log_destination if with_log is None else with_log:
+        destinations.append(LogDestination())
+    destinations.extend(extra_destinations)
+    routing = OutboxRouting(tuple(destinations))
+    holder: dict[str, Any] = {}
+
+    class _Notify:
+        def notify(self) -> None:
+            if "dispatcher" in holder:
+                holder["dispatcher"].notify()
+
+    def uow(*, read_only: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(engine, routing, _Notify(), read_only=read_only)
+
+    deps = Deps(uow=uow, config=config)
+    dispatcher = Dispatcher(deps, destinations)
+    holder["dispatcher"] = dispatcher
+    return Runtime(settings=settings, config=config, engine=engine, deps=deps, engine_rules=rule_engine,
+                   intake=Intake(deps, rule_engine), actions=AgentActions(deps), queries=Queries(deps),
+                   dispatcher=dispatcher, destinations=destinations)
+
+
+async def sync_agents(rt: Runtime) -> None:
+    """Agents and queues from BATON_CONFIG into the database (runtime changes through the API win for status)."""
+    from handoff.store.sync import sync_config
+
+    async with rt.deps.uow() as uow:
+        await sync_config(uow.connection, rt.config, rt.deps.now())
+        await uow.commit()
+
+
+def create_app(rt: Runtime, *, run_dispatcher: bool = True) -> Any:
+    """The ASGI app: the ``/v1`` API plus, in its lifespan, the dispatcher loop."""
+    from bot.web.api import WebContext, create_api
+    from templates import Renderer
+
+    ctx = WebContext(intake=rt.intake, actions=rt.actions, queries=rt.queries, api_keys=rt.settings.api_keys,
+                     renderer=Renderer(), readiness=rt.readiness, max_body_bytes=rt.config.limits.max_body_bytes,
+                     queue_labels={k: (q.display_name or k) for k, q in rt.config.queues.items()})
+    api = create_api(ctx)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Any) -> AsyncIterator[None]:
+        await sync_agents(rt)
+        stop = asyncio.Event()
+        task = asyncio.create_task(rt.dispatcher.run(stop)) if run_dispatcher else None
+        try:
+            yield
+        finally:
+            rt.dispatcher.stop_soon()
+            stop.set()
+            if task is not None:
+                await task  # the batch in flight finishes; leased items not started are given back
+            await rt.engine.dispose()
+            log.info("stopped cleanly")
+
+    api.router.lifespan_context = lifespan
+    return api
+
+
+# ---------------------------------------------------------------------------------------------------- CLI
+
+
+def _settings() -> Any:
+    from handoff.config import ConfigError
+    from settings import SettingsError, load_settings
+
+    try:
+        return load_settings()
+    except (SettingsError, ConfigError) as exc:
+        sys.exit(f"baton: {exc}")
+
+
+def _build_or_exit(settings: Any, **kw: Any) -> Runtime:
+    from handoff.config import ConfigError
+    from handoff.decide import RulesError
+
+    try:
+        return build(settings, **kw)
+    except (ConfigError, RulesError, ValueError) as exc:
+        sys.exit(f"baton: {exc}")
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from handoff.store.db import redacted
+    from handoff.store.migrate import upgrade
+
+    settings = _settings()
+    _logging(settings.log_level)
+    if not settings.api_keys:
+        key = DEV_KEY_FILE.read_text().strip() if DEV_KEY_FILE.exists() else f"dev-{secrets.token_urlsafe(24)}"
+        DEV_KEY_FILE.write_text(key + "\n")
+        os.environ["BATON_API_KEYS"] = key
+        settings = _settings()
+        print(f"  dev API key     {key}   (BATON_API_KEYS is not set; kept in {DEV_KEY_FILE.name} for `app.py demo`)")
+    rt = _build_or_exit(settings)
+    auto = settings.auto_migrate if settings.auto_migrate is not None else settings.is_sqlite
+    if auto:
+        upgrade(settings.database_url)
+    print(f"  database        {redacted(settings.database_url)}{' (migrated)' if auto else ''}")
+    print(f"  rules           {rt.engine_rules.version} ({len(rt.config.queues)} queues, "
+          f"{len(rt.config.agents)} agents in config)")
+    for name, ok, how in settings.integrations():
+        print(f"  {name:<15} {'configured' if ok else 'not configured — ' + how}")
+    print(f"  outbox          delivering to: {', '.join(d.name for d in rt.destinations) or 'nothing'}")
+    print(f"  listening on    http://{settings.host}:{settings.port}  (Ctrl-C stops after in-flight deliveries)")
+    app = create_app(rt, run_dispatcher=not args.no_dispatcher)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
+                access_log=args.access_log, timeout_graceful_shutdown=30)
+    return 0
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    from handoff.store.db import redacted
+    from handoff.store.migrate import head_revision, upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    print(f"{redacted(settings.database_url)} is at revision {head_revision()}")
+    return 0
+
+
+def cmd_worker(_: argparse.Namespace) -> int:
+    settings = _settings()
+    _logging(settings.log_level)
+    rt = _build_or_exit(settings)
+    return asyncio.run(run_worker(rt))
+
+
+async def run_worker(rt: Runtime) -> int:
+    """A dispatcher-only process; SIGINT/SIGTERM stop it after the batch in flight."""
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: (rt.dispatcher.stop_soon(), stop.set()))
+    try:
+        await rt.dispatcher.run(stop)
+    finally:
+        await rt.engine.dispose()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import httpx
+
+    settings = _settings()
+    key = (settings.api_keys or [DEV_KEY_FILE.read_text().strip() if DEV_KEY_FILE.exists() else ""])[0]
+    if not key:
+        sys.exit("baton: no API key: set BATON_API_KEYS, or start `python app.py` first (it writes a dev key)")
+    base = args.url or f"http://{settings.host}:{settings.port}"
+    files = sorted((ROOT / "examples").glob("*.json"))
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=10) as client:
+        for f in files:
+            try:
+                r = client.post("/v1/handoffs", content=f.read_bytes(), headers={"Content-Type": "application/json"})
+            except httpx.ConnectError:
+                sys.exit(f"baton: nothing is listening at {base}; start it with `python app.py`")
+            body = r.json()
+            if r.status_code in (200, 201):
+                print(f"{f.stem:<28} → {body['id']}  {body['priority']:<8} {body['queue']:<10} "
+                      f"#{body['position']}  {body['why']}")
+                print(f"{'':<31}customer sees: {body['customer_message']}")
+            else:
+                print(f"{f.stem:<28} → HTTP {r.status_code}: {body.get('message')}")
+    return 0
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    settings = _settings()
+    rt = _build_or_exit(settings)
+
+    async def go() -> int:
+        try:
+            async with rt.deps.uow() as uow:
+                if args.action == "retry":
+                    ok = await uow.outbox.retry(int(args.id), rt.deps.now())
+                    await uow.commit()
+                    print(f"item {args.id} {'queued for delivery again' if ok else 'is not dead-lettered'}")
+                    return 0 if ok else 1
+                status = "dead" if args.action == "dead" else args.status
+                counts = await uow.outbox.counts()
+                items = await uow.outbox.list(status=status, limit=args.limit)
+            print("  ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "the outbox is empty")
+            for i in items:
+                print(f"{i.id:>8}  {i.status.value:<10} {i.destination:<10} {i.kind:<16} {i.handoff_id or '-':<30} "
+                      f"attempts={i.attempts}  {(i.last_error or '')[:80]}")
+            return 0
+        finally:
+            await rt.engine.dispose()
+
+    return asyncio.run(go())
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from handoff.decide import RuleEngine, Rules, RulesError, run_corpus
+
+    settings = _settings()
+    from handoff.config import load_config
+
+    config = load_config(settings.config_path)
+    try:
+        rules = Rules.load(args.rules or config.rules or ROOT / "config" / "rules.yaml")
+    except RulesError as exc:
+        sys.exit(f"baton: {exc}")
+    if args.action == "check":
+        print(f"rules OK, version {rules.version}")
+        return 0
+    lines = [json.loads(x) for x in Path(args.file).read_text(encoding="utf-8").splitlines() if x.strip()]
+    report = run_corpus(RuleEngine(rules), lines)
+    print(report.format())
+    return 0
+
+
+def cmd_agents(args: argparse.Namespace) -> int:
+    settings = _settings()
+    rt = _build_or_exit(settings)
+
+    async def go() -> int:
+        try:
+            if args.action == "set":
+                changes = {k: v for k, v in {"status": args.status, "capacity": args.capacity,
+                                             "display_name": args.name}.items() if v is not None}
+                if args.skills is not None:
+                    changes["skills"] = [s for s in args.skills.split(",") if s]
+                a = await rt.actions.update_agent(args.id, changes)
+                print(f"{a.id}: {a.status.value}, capacity {a.capacity}, skills {', '.join(a.skills) or '-'}")
+                return 0
+            for a in await rt.queries.agents():
+                print(f"{a.id:<24} {a.display_name:<20} {a.tier.value:<11} {a.status.value:<10} cap={a.capacity} "
+                      f"skills={','.join(a.skills)}")
+            return 0
+        finally:
+            await rt.engine.dispose()
+
+    return asyncio.run(go())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="app.py", description="Baton: escalation hub for AI customer support")
+    sub = p.add_subparsers(dest="command")
+    s = sub.add_parser("serve", help="run the HTTP service and the dispatcher (default)")
+    s.add_argument("--no-dispatcher", action="store_true", help="serve HTTP only; run `worker` processes instead")
+    s.add_argument("--access-log", action="store_true")
+    sub.add_parser("migrate", help="bring the database schema up to date")
+    sub.add_parser("worker", help="run a dispatcher only")
+    d = sub.add_parser("demo", help="post the sample handoffs in examples/ to the running service")
+    d.add_argument("--url", help="service base URL (default: BATON_HOST:BATON_PORT)")
+    o = sub.add_parser("outbox", help="inspect and replay outbox items")
+    o.add_argument("action", choices=["list", "dead", "retry"])
+    o.add_argument("id", nargs="?")
+    o.add_argument("--status", choices=["pending", "delivering", "done", "dead"])
+    o.add_argument("--limit", type=int, default=50)
+    r = sub.add_parser("rules", help="check the rules file or run it over a labeled corpus")
+    r.add_argument("action", choices=["test", "check"])
+    r.add_argument("file", nargs="?")
+    r.add_argument("--rules", help="rules file (default: BATON_CONFIG's, else config/rules.yaml)")
+    a = sub.add_parser("agents", help="list agents or change one at runtime")
+    a.add_argument("action", choices=["list", "set"])
+    a.add_argument("id", nargs="?")
+    a.add_argument("--status", choices=["available", "busy", "away", "offline"])
+    a.add_argument("--capacity", type=int)
+    a.add_argument("--skills", help="comma-separated")
+    a.add_argument("--name")
+    args = p.parse_args(argv)
+    command = args.command or "serve"
+    if command == "serve" and not hasattr(args, "no_dispatcher"):
+        args = p.parse_args(["serve", *(argv or [])])
+    if command == "outbox" and args.action == "retry" and not args.id:
+        p.error("outbox retry needs an item ID")
+    if command == "rules" and args.action == "test" and not args.file:
+        p.error("rules test needs a FILE.jsonl")
+    if command == "agents" and args.action == "set" and not args.id:
+        p.error("agents set needs an agent ID")
+    handlers = {"serve": cmd_serve, "migrate": cmd_migrate, "worker": cmd_worker, "demo": cmd_demo,
+                "outbox": cmd_outbox, "rules": cmd_rules, "agents": cmd_agents}
+    return handlers[command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

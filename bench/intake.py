@@ -1,0 +1,122 @@
+"""Intake throughput and latency: ``POST /v1/handoffs`` on a real uvicorn over loopback, SQLite and PostgreSQL,
+next to a bare FastAPI + pydantic echo endpoint under the same server settings.
+
+    .venv/bin/python bench/intake.py [--requests 4000] [--concurrency 16] [--db sqlite,postgresql]
+
+Prints figures; asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.loadgen import post_request, run  # noqa: E402
+from tests.support.factories import intake_body  # noqa: E402
+from tests.support.server import free_port  # noqa: E402
+
+KEY = "bench-key-0123456789"
+
+
+def _wait(port: int, proc: subprocess.Popen[bytes]) -> None:
+    import socket
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError("server did not start")
+
+
+def _uvicorn(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--log-level",
+           "warning", "--no-access-log"]
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _measure(port: int, total: int, concurrency: int, warmup: int) -> str:
+    prefix = uuid.uuid4().hex[:8]
+    template = intake_body()
+
+    def make(i: int) -> bytes:
+        body = dict(template, conversation_id=f"bench-{prefix}-{i}")
+        return post_request("/v1/handoffs", f"127.0.0.1:{port}", json.dumps(body).encode(),
+                            {"Authorization": f"Bearer {KEY}"})
+
+    asyncio.run(run("127.0.0.1", port, lambda i: make(i + 10_000_000), total=warmup, concurrency=concurrency))
+    res = asyncio.run(run("127.0.0.1", port, make, total=total, concurrency=concurrency))
+    return res
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--requests", type=int, default=4000)
+    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--warmup", type=int, default=300)
+    ap.add_argument("--db", default="sqlite,postgresql")
+    args = ap.parse_args()
+    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print(f"machine: {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, "
+          f"server: 1 uvicorn process (uvloop+httptools), client: raw asyncio keep-alive, "
+          f"{args.concurrency} connections, {args.requests} requests after {args.warmup} warm-up")
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("BATON_", "SLACK_", "HUBSPOT_"))}
+    port = free_port()
+    proc = _uvicorn("bench.echo_app:app", port, base_env)
+    try:
+        _wait(port, proc)
+        echo = _measure(port, args.requests, args.concurrency, args.warmup)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    print(f"{'bare FastAPI+pydantic echo':<28} {echo.summary()}")
+    cfg = Path(tempfile.mkdtemp()) / "baton.yaml"
+    cfg.write_text("outbox:\n  log_destination: true\n")
+    for db in args.db.split(","):
+        cleanup = None
+        if db == "sqlite":
+            url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
+        else:
+            from tests.support.pg import pg_create_database, pg_drop_database
+
+            name = f"baton_bench_{os.getpid()}"
+            url = pg_create_database(name)
+            cleanup = lambda n=name: pg_drop_database(n)  # noqa: E731
+        from handoff.store.migrate import upgrade
+
+        upgrade(url)
+        env = {**base_env, "DATABASE_URL": url, "BATON_API_KEYS": KEY, "BATON_LOG_LEVEL": "WARNING",
+               "BATON_CONFIG": str(cfg), "BATON_APP_FACTORY": "1"}
+        port = free_port()
+        proc = _uvicorn("bench.baton_app:app", port, env)
+        try:
+            _wait(port, proc)
+            res = _measure(port, args.requests, args.concurrency, args.warmup)
+        finally:
+            proc.terminate()
+            proc.wait(30)
+            if cleanup:
+                cleanup()
+        ratio = res.rate / echo.rate if echo.rate else 0
+        print(f"{'baton intake on ' + db:<28} {res.summary()}  = {ratio:.0%} of bare")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

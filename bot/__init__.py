@@ -1,0 +1,1 @@
+"""Edges people touch: chat surfaces (Slack, Teams) and the web (API, widget, dashboard)."""

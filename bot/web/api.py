@@ -1,0 +1,236 @@
+"""The ``/v1`` API: intake for the AI widget, agent actions for tools and tests, reads, health."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from bot.web import errors
+from bot.web.limits import BodyLimit
+from bot.web.schemas import (
+    AgentBody,
+    AgentIn,
+    AgentOut,
+    ClaimBody,
+    DetailOut,
+    EscalateBody,
+    EvaluateOut,
+    EventOut,
+    HandoffOut,
+    IntakeOut,
+    ListOut,
+    NoteBody,
+    ReasonBody,
+    ReleaseBody,
+    ResolveBody,
+    TransferBody,
+)
+from handoff.contract import ConversationIn, HandoffIn
+from handoff.errors import Unauthorized
+from handoff.models import Actor, Agent, AgentStatus, Decision, Event, Handoff, Status, Surface, Tier
+from handoff.services.agent_actions import AgentActions
+from handoff.services.intake import Intake
+from handoff.services.queries import Queries
+from templates import Renderer
+
+Health = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
+WaitEstimator = Callable[[Handoff, int], Awaitable[tuple[int | None, bool]]]
+
+
+async def _no_estimate(h: Handoff, position: int) -> tuple[int | None, bool]:
+    return None, False
+
+
+@dataclass
+class WebContext:
+    """What the HTTP edge needs, built by the composition root."""
+
+    intake: Intake
+    actions: AgentActions
+    queries: Queries
+    api_keys: Sequence[str]
+    renderer: Renderer
+    readiness: Health
+    max_body_bytes: int = 1024 * 1024
+    estimate_wait: WaitEstimator = _no_estimate
+    queue_labels: dict[str, str] = field(default_factory=dict)
+
+
+def handoff_out(h: Handoff, position: int | None = None) -> HandoffOut:
+    return HandoffOut(
+        id=h.id, source=h.source, conversation_id=h.conversation_id, status=h.status, priority=h.priority,
+        queue=h.queue, topic=h.topic, tier=h.tier, urgency=h.urgency,
+        trigger={"reason": h.trigger_reason, "detail": h.trigger_detail}, why=h.why,
+        reasons=[r.as_dict() for r in h.reasons], rules_version=h.rules_version,  # type: ignore[misc]
+        summary=h.summary, claimed_by=h.claimed_by, claimed_at=h.claimed_at, first_response_at=h.first_response_at,
+        resolved_at=h.resolved_at, closed_at=h.closed_at, suggested_agent_id=h.suggested_agent_id,
+        reopen_count=h.reopen_count, transfer_count=h.transfer_count, escalation_count=h.escalation_count,
+        outcome=h.outcome, sla_due_at=h.sla_due_at, created_at=h.created_at, updated_at=h.updated_at,
+        version=h.version, position=position,
+    )
+
+
+def event_out(e: Event) -> EventOut:
+    return EventOut(id=e.id, kind=e.kind, actor=str(e.actor), source=e.source, at=e.at, reason=e.reason,
+                    data=dict(e.data))
+
+
+def agent_out(a: Agent) -> AgentOut:
+    return AgentOut(id=a.id, display_name=a.display_name, tier=a.tier, skills=list(a.skills), capacity=a.capacity,
+                    status=a.status, languages=list(a.languages), timezone=a.timezone, working_hours=a.working_hours,
+                    handles=dict(a.handles))
+
+
+def create_api(ctx: WebContext) -> FastAPI:
+    """The FastAPI app for the ``/v1`` API. Other edges (Slack, widget) mount onto it."""
+    app = FastAPI(title="Baton", version="0.1.0", summary="Escalation hub for AI customer support")
+    errors.install(app)
+    keys = [k.encode() for k in ctx.api_keys]
+
+    def require_key(authorization: Annotated[str | None, Header()] = None) -> None:
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("send 'Authorization: Bearer <API key>'")
+        supplied = token.strip().encode()
+        ok = False
+        for k in keys:  # compare with every key, so timing does not tell which prefix matched
+            ok |= hmac.compare_digest(supplied, k)
+        if not ok:
+            raise Unauthorized("unknown API key")
+
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_key)])
+
+    def customer_message(h: Handoff, position: int, wait: int | None, longer: bool, name: str | None) -> str:
+        return ctx.renderer.customer_text(
+            "escalated", h.locale, name=(name or "").split(" ")[0] or None,
+            team=ctx.queue_labels.get(h.queue, h.queue), position=position, wait_seconds=wait,
+            longer_than_usual=longer)
+
+    @v1.post("/handoffs", status_code=201, response_model=IntakeOut, tags=["intake"])
+    async def create_handoff(body: HandoffIn, request: Request, response: Response) -> IntakeOut:
+        result = await ctx.intake.submit(body)
+        h = result.handoff
+        if not result.created:
+            response.status_code = 200
+        wait, longer = await ctx.estimate_wait(h, result.position)
+        return IntakeOut(
+            id=h.id, status=h.status, priority=h.priority, queue=h.queue, topic=h.topic, urgency=h.urgency, why=h.why,
+            position=result.position, estimated_wait_seconds=wait,
+            customer_message=customer_message(h, result.position, wait, longer, body.customer.name),
+            status_url=f"/v1/handoffs/{h.id}/status", customer_token=h.customer_token, sla_due_at=h.sla_due_at,
+            created=result.created,
+        )
+
+    @v1.post("/evaluate", response_model=EvaluateOut, tags=["intake"])
+    async def evaluate(body: ConversationIn) -> EvaluateOut:
+        d: Decision = await ctx.intake.evaluate(body)
+        msg = ctx.renderer.customer_text("escalated", body.customer.locale, name=None,
+                                         team=ctx.queue_labels.get(d.queue, d.queue), position=None, wait_seconds=None,
+                                         longer_than_usual=False) if d.escalate else ""
+        return EvaluateOut(escalate=d.escalate, urgency=d.urgency, reasons=[r.as_dict() for r in d.reasons],  # type: ignore[misc]
+                           topic=d.topic, priority=d.priority, queue=d.queue, why=d.why,
+                           rules_version=d.rules_version, suggested_agent_id=d.suggested_agent_id,
+                           backup_agent_id=d.backup_agent_id, flag_for_lead=d.flag_for_lead,
+                           suggested_customer_message=msg)
+
+    @v1.get("/handoffs/{handoff_id}", response_model=DetailOut, tags=["handoffs"])
+    async def get_handoff(handoff_id: str) -> DetailOut:
+        view = await ctx.queries.handoff(handoff_id)
+        base = handoff_out(view.handoff, view.position).model_dump()
+        c = view.customer
+        return DetailOut(
+            **base,
+            customer=None if c is None else {
+                "id": c.id, "name": c.name, "email": c.email, "company": c.company, "plan": c.plan,
+                "account_value": c.account_value, "vip": c.vip, "locale": c.locale, "timezone": c.timezone,
+                "flags": list(c.flags)},
+            transcript=[{"seq": m.seq, "role": m.role, "text": m.text, "ts": m.ts, "confidence": m.confidence}
+                        for m in view.transcript],
+            timeline=[event_out(e) for e in view.timeline],
+        )
+
+    @v1.get("/handoffs", response_model=ListOut, tags=["handoffs"])
+    async def list_handoffs(status: Status | None = None, queue: str | None = None,
+                            limit: Annotated[int, Query(ge=1, le=200)] = 50,
+                            cursor: Annotated[str | None, Query(max_length=64)] = None) -> ListOut:
+        page = await ctx.queries.list(status=status, queue=queue, limit=limit, cursor=cursor)
+        return ListOut(items=[handoff_out(h) for h in page.items], next_cursor=page.next_cursor)
+
+    @v1.post("/handoffs/{handoff_id}/claim", response_model=HandoffOut, tags=["agent actions"])
+    async def claim(handoff_id: str, body: ClaimBody) -> HandoffOut:
+        return handoff_out(await ctx.actions.claim(handoff_id, body.agent_id, Surface.API))
+
+    @v1.post("/handoffs/{handoff_id}/release", response_model=HandoffOut, tags=["agent actions"])
+    async def release(handoff_id: str, body: ReleaseBody) -> HandoffOut:
+        return handoff_out(await ctx.actions.release(handoff_id, body.agent_id, Surface.API, body.reason))
+
+    @v1.post("/handoffs/{handoff_id}/transfer", response_model=HandoffOut, tags=["agent actions"])
+    async def transfer(handoff_id: str, body: TransferBody) -> HandoffOut:
+        return handoff_out(await ctx.actions.transfer(handoff_id, body.agent_id, Surface.API, to_queue=body.to_queue,
+                                                      note=body.note, to_agent=body.to_agent))
+
+    @v1.post("/handoffs/{handoff_id}/escalate", response_model=HandoffOut, tags=["agent actions"])
+    async def escalate(handoff_id: str, body: EscalateBody) -> HandoffOut:
+        form = body.model_dump(exclude={"agent_id", "to_tier"}, exclude_none=True)
+        return handoff_out(await ctx.actions.escalate(handoff_id, body.agent_id, Surface.API, to_tier=body.to_tier,
+                                                      form=form))
+
+    @v1.post("/handoffs/{handoff_id}/resolve", response_model=HandoffOut, tags=["agent actions"])
+    async def resolve(handoff_id: str, body: ResolveBody) -> HandoffOut:
+        return handoff_out(await ctx.actions.resolve(handoff_id, body.agent_id, Surface.API, note=body.note,
+                                                     outcome=body.outcome, kb_gap=body.kb_gap))
+
+    @v1.post("/handoffs/{handoff_id}/pending", response_model=HandoffOut, tags=["agent actions"])
+    async def pending(handoff_id: str, body: ReleaseBody) -> HandoffOut:
+        return handoff_out(await ctx.actions.pending_customer(handoff_id, body.agent_id, Surface.API, body.reason))
+
+    @v1.post("/handoffs/{handoff_id}/resume", response_model=HandoffOut, tags=["agent actions"])
+    async def resume(handoff_id: str, body: AgentBody) -> HandoffOut:
+        return handoff_out(await ctx.actions.resume(handoff_id, body.agent_id, Surface.API))
+
+    @v1.post("/handoffs/{handoff_id}/reopen", response_model=HandoffOut, tags=["agent actions"])
+    async def reopen(handoff_id: str, body: ReasonBody) -> HandoffOut:
+        actor = Actor.agent(body.agent_id) if body.agent_id else Actor.system()
+        return handoff_out(await ctx.actions.reopen(handoff_id, actor, Surface.API, body.reason))
+
+    @v1.post("/handoffs/{handoff_id}/close", response_model=HandoffOut, tags=["agent actions"])
+    async def close(handoff_id: str, body: ReasonBody) -> HandoffOut:
+        actor = Actor.agent(body.agent_id) if body.agent_id else Actor.system()
+        return handoff_out(await ctx.actions.close(handoff_id, actor, Surface.API, body.reason))
+
+    @v1.post("/handoffs/{handoff_id}/notes", status_code=201, response_model=EventOut, tags=["agent actions"])
+    async def add_note(handoff_id: str, body: NoteBody) -> EventOut:
+        return event_out(await ctx.actions.add_note(handoff_id, Actor.agent(body.agent_id), Surface.API, body.text))
+
+    @v1.get("/agents", response_model=list[AgentOut], tags=["agents"])
+    async def list_agents() -> list[AgentOut]:
+        return [agent_out(a) for a in await ctx.queries.agents()]
+
+    @v1.put("/agents/{agent_id}", response_model=AgentOut, tags=["agents"])
+    async def put_agent(agent_id: str, body: AgentIn) -> AgentOut:
+        changes = body.model_dump(exclude_none=True)
+        if "status" in changes:
+            changes["status"] = AgentStatus(changes["status"])
+        if "tier" in changes:
+            changes["tier"] = Tier(changes["tier"])
+        return agent_out(await ctx.actions.update_agent(agent_id, changes))
+
+    app.include_router(v1)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz() -> JSONResponse:
+        ok, details = await ctx.readiness()
+        return JSONResponse({"status": "ready" if ok else "not ready", **details}, status_code=200 if ok else 503)
+
+    app.add_middleware(BodyLimit, max_bytes=ctx.max_body_bytes)  # type: ignore[arg-type]
+    return app
+

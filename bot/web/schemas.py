@@ -1,0 +1,182 @@
+"""Request bodies of agent actions and the shapes the API answers with."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from handoff.models import Tier
+
+AgentId = Annotated[str, Field(min_length=1, max_length=200)]
+Text = Annotated[str, Field(max_length=10_000)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ClaimBody(_Body):
+    agent_id: AgentId
+
+
+class ReleaseBody(_Body):
+    agent_id: AgentId
+    reason: Text | None = None
+
+
+class TransferBody(_Body):
+    agent_id: AgentId
+    to_queue: Annotated[str, Field(min_length=1, max_length=64)]
+    to_agent: AgentId | None = None
+    note: Text | None = None
+
+
+class EscalateBody(_Body):
+    """The structured handoff form: what the next tier needs so the customer repeats nothing."""
+
+    agent_id: AgentId
+    to_tier: Tier | None = None
+    summary: Text | None = None
+    steps_taken: Annotated[list[Text], Field(max_length=50)] = []
+    hypothesis: Text | None = None
+    customer_impact: Text | None = None
+    warm: bool = False
+
+
+class ResolveBody(_Body):
+    agent_id: AgentId
+    note: Text | None = None
+    outcome: Annotated[str, Field(pattern=r"^[a-z_]{1,32}$")] = "resolved"
+    kb_gap: bool = False
+
+
+class ReasonBody(_Body):
+    agent_id: AgentId | None = None
+    reason: Text | None = None
+
+
+class AgentBody(_Body):
+    agent_id: AgentId
+
+
+class NoteBody(_Body):
+    agent_id: AgentId
+    text: Annotated[str, Field(min_length=1, max_length=10_000)]
+
+
+class ReasonOut(BaseModel):
+    code: str
+    detail: str
+    weight: float
+
+
+class IntakeOut(BaseModel):
+    id: str
+    status: str
+    priority: str
+    queue: str
+    topic: str
+    urgency: str
+    why: str
+    position: int
+    estimated_wait_seconds: int | None
+    customer_message: str
+    status_url: str
+    customer_token: str
+    sla_due_at: datetime
+    created: bool
+
+
+class HandoffOut(BaseModel):
+    id: str
+    source: str
+    conversation_id: str
+    status: str
+    priority: str
+    queue: str
+    topic: str
+    tier: str
+    urgency: str
+    trigger: dict[str, Any]
+    why: str
+    reasons: list[ReasonOut]
+    rules_version: str
+    summary: str | None
+    claimed_by: str | None
+    claimed_at: datetime | None
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    suggested_agent_id: str | None
+    reopen_count: int
+    transfer_count: int
+    escalation_count: int
+    outcome: str | None
+    sla_due_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    position: int | None = None
+
+
+class EventOut(BaseModel):
+    id: int | None
+    kind: str
+    actor: str
+    source: str
+    at: datetime
+    reason: str | None
+    data: dict[str, Any]
+
+
+class DetailOut(HandoffOut):
+    customer: dict[str, Any] | None
+    transcript: list[dict[str, Any]]
+    timeline: list[EventOut]
+
+
+class ListOut(BaseModel):
+    items: list[HandoffOut]
+    next_cursor: str | None
+
+
+class EvaluateOut(BaseModel):
+    escalate: bool
+    urgency: str
+    reasons: list[ReasonOut]
+    topic: str
+    priority: str
+    queue: str
+    why: str
+    rules_version: str
+    suggested_agent_id: str | None
+    backup_agent_id: str | None
+    flag_for_lead: bool
+    suggested_customer_message: str
+
+
+class AgentIn(_Body):
+    display_name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    tier: Tier | None = None
+    skills: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=100)] | None = None
+    capacity: Annotated[int, Field(ge=1, le=100)] | None = None
+    status: Literal["available", "busy", "away", "offline"] | None = None
+    languages: Annotated[list[Annotated[str, Field(max_length=16)]], Field(max_length=20)] | None = None
+    timezone: Annotated[str, Field(max_length=64)] | None = None
+    working_hours: Annotated[str, Field(pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")] | None = None
+    handles: dict[str, Annotated[str, Field(max_length=200)]] | None = None
+
+
+class AgentOut(BaseModel):
+    id: str
+    display_name: str
+    tier: str
+    skills: list[str]
+    capacity: int
+    status: str
+    languages: list[str]
+    timezone: str | None
+    working_hours: str | None
+    handles: dict[str, str]

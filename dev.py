@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""One-command set-up for newcomers and CI. Needs only Python 3.11+ and access to PyPI.
+
+    python3 dev.py run     # create .venv, install Baton, run the service on http://127.0.0.1:8000
+    python3 dev.py test    # create .venv, install Baton + test tools, check the architecture, run every test
+
+Extra arguments go to the underlying command: ``python3 dev.py test -k claim -x``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+
+
+def _run(cmd: list[str], **kw: object) -> int:
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    return subprocess.call([str(c) for c in cmd], cwd=ROOT, **kw)  # type: ignore[arg-type]
+
+
+def ensure_env(extras: str) -> None:
+    if sys.version_info < (3, 11):
+        sys.exit(f"Baton needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    if not PY.exists():
+        print(f"creating virtualenv in {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    stamp = VENV / f".baton-installed-{extras or 'base'}"
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    spec = f".[{extras}]" if extras else "."
+    rc = _run([PY, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", spec])
+    if rc != 0:
+        sys.exit(f"installing dependencies failed (pip exit code {rc})")
+    stamp.write_text(digest)
+
+
+def cmd_run(args: list[str]) -> int:
+    ensure_env("")
+    return _run([PY, "app.py", *(args or ["serve"])])
+
+
+def cmd_test(args: list[str]) -> int:
+    ensure_env("dev")
+    checks = [
+        ([BIN / "lint-imports"], "architecture contracts (import-linter)"),
+        ([PY, "-m", "ruff", "check", "."], "lint (ruff)"),
+        ([PY, "-m", "mypy"], "types (mypy --strict on handoff/)"),
+    ]
+    if not args:
+        for cmd, what in checks:
+            print(f"== {what}", flush=True)
+            if _run(cmd) != 0:
+                return 1
+    print("== tests (pytest: SQLite and PostgreSQL)", flush=True)
+    rc = _run([PY, "-m", "pytest", *args])
+    if rc == 5:
+        print("pytest collected no tests: that is a failure here", file=sys.stderr)
+        return 1
+    return rc
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in ("run", "test"):
+        print(__doc__)
+        return 2
+    return {"run": cmd_run, "test": cmd_test}[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

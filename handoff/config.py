@@ -1,0 +1,135 @@
+"""Baton's own configuration file (``BATON_CONFIG``): queues, agents, limits, outbox tuning.
+
+Validated at start; an invalid file stops the service with messages that name the key and the problem.
+The escalation rules live in their own file (``rules:``), validated by :mod:`handoff.decide`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from handoff.models import Agent, AgentStatus, Tier
+
+DEFAULT_QUEUES = ("technical", "billing", "accounts", "sales", "general")
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; the message names each offending key."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class QueueConfig(_Model):
+    display_name: str | None = None
+    channels: dict[str, str] = Field(default_factory=dict, description="surface → channel id (slack: C…)")
+    lead: str | None = Field(default=None, description="agent id of the queue lead, flagged on unrouted handoffs")
+
+
+class AgentConfig(_Model):
+    id: Annotated[str, Field(min_length=1, max_length=200)]
+    display_name: str | None = None
+    tier: Tier = Tier.L1
+    skills: list[str] = Field(default_factory=list)
+    capacity: Annotated[int, Field(ge=1, le=100)] = 3
+    status: AgentStatus = AgentStatus.AVAILABLE
+    languages: list[str] = Field(default_factory=lambda: ["en"])
+    timezone: str | None = None
+    working_hours: Annotated[str, Field(pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")] | None = None
+    handles: dict[str, str] = Field(default_factory=dict, description="surface → user id (slack: U…)")
+    manager_of: list[str] = Field(default_factory=list, description="customer emails this agent manages")
+
+    def to_agent(self) -> Agent:
+        return Agent(id=self.id, display_name=self.display_name or self.id, tier=self.tier,
+                     skills=tuple(self.skills), capacity=self.capacity, status=self.status,
+                     languages=tuple(self.languages), timezone=self.timezone, handles=dict(self.handles),
+                     working_hours=self.working_hours, manager_of=tuple(m.lower() for m in self.manager_of))
+
+
+class Limits(_Model):
+    max_messages: Annotated[int, Field(ge=1, le=100_000)] = 500
+    max_message_chars: Annotated[int, Field(ge=1, le=10_000_000)] = 10_000
+    max_body_bytes: Annotated[int, Field(ge=1024, le=100 * 1024 * 1024)] = 1024 * 1024
+
+
+class OutboxConfig(_Model):
+    batch_size: Annotated[int, Field(ge=1, le=5000)] = 200
+    lane_limit: Annotated[int, Field(ge=1, le=1000)] = 50
+    lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    poll_seconds: Annotated[float, Field(gt=0, le=60)] = 0.5
+    concurrency: Annotated[int, Field(ge=1, le=1000)] = 32
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = 8
+    backoff_base_seconds: Annotated[float, Field(gt=0, le=3600)] = 1.0
+    backoff_cap_seconds: Annotated[float, Field(gt=0, le=86400)] = 300.0
+    log_destination: bool = True
+
+
+class BatonConfig(_Model):
+    queues: dict[str, QueueConfig] = Field(default_factory=lambda: {q: QueueConfig() for q in DEFAULT_QUEUES})
+    agents: list[AgentConfig] = Field(default_factory=list)
+    limits: Limits = Limits()
+    outbox: OutboxConfig = OutboxConfig()
+    rules: str | None = Field(default=None, description="path of the rules file; the bundled one if unset")
+    customer_token_grace_hours: Annotated[float, Field(ge=0, le=24 * 365)] = 24.0
+
+    @model_validator(mode="after")
+    def _check(self) -> BatonConfig:
+        if not self.queues:
+            raise ValueError("at least one queue is needed")
+        ids = [a.id for a in self.agents]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"agent ids must be unique; repeated: {', '.join(dupes)}")
+        for name, q in self.queues.items():
+            if q.lead is not None and q.lead not in ids:
+                raise ValueError(f"queues.{name}.lead: {q.lead!r} is not one of the agents")
+        return self
+
+    @property
+    def queue_names(self) -> frozenset[str]:
+        return frozenset(self.queues)
+
+
+def _describe(exc: ValidationError, source: str) -> str:
+    lines = [f"invalid configuration in {source}:"]
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"  {path}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def parse_config(data: Any, source: str = "<config>") -> BatonConfig:
+    """Validate already-parsed YAML/JSON data.
+
+    Raises:
+        ConfigError: naming each bad key and what is wrong with it.
+    """
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"invalid configuration in {source}: the top level must be a mapping")
+    try:
+        return BatonConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source)) from None
+
+
+def load_config(path: str | Path | None) -> BatonConfig:
+    """Read ``BATON_CONFIG``; built-in defaults when ``path`` is None."""
+    if path is None:
+        return BatonConfig()
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read BATON_CONFIG {p}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML in {p}: {exc}") from None
+    return parse_config(data, str(p))

@@ -1,0 +1,54 @@
+"""Domain errors. Each edge translates them once: HTTP status, Slack ephemeral, Teams message."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error the domain raises on purpose. ``code`` is stable and machine-readable."""
+
+    code = "domain_error"
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class IllegalTransition(DomainError):
+    """The action does not apply to the handoff in its current state (HTTP 409)."""
+
+    code = "illegal_transition"
+
+
+class AlreadyClaimed(IllegalTransition):
+    code = "already_claimed"
+
+
+class NotHolder(IllegalTransition):
+    """Only the agent who holds the claim may do this."""
+
+    code = "not_holder"
+
+
+class InvalidCommand(DomainError):
+    """A command whose fields are well-formed but make no sense (unknown queue, ...) (HTTP 422)."""
+
+    code = "invalid_command"
+
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+
+
+class ConcurrentUpdate(DomainError):
+    """Someone else changed the handoff between our read and our write; the service retries."""
+
+    code = "concurrent_update"
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"

@@ -1,0 +1,236 @@
+"""Domain types: plain frozen dataclasses, no persistence or transport concerns."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    QUEUED = "queued"
+    CLAIMED = "claimed"
+    PENDING_CUSTOMER = "pending_customer"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+OPEN_STATUSES = frozenset({Status.QUEUED, Status.CLAIMED, Status.PENDING_CUSTOMER})
+
+
+class Priority(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        """0 for critical … 3 for low: smaller is more urgent."""
+        return _PRIORITY_ORDER.index(self)
+
+    def bumped(self, levels: int = 1) -> Priority:
+        return _PRIORITY_ORDER[max(0, self.rank - levels)]
+
+
+_PRIORITY_ORDER = (Priority.CRITICAL, Priority.HIGH, Priority.MEDIUM, Priority.LOW)
+
+
+class Urgency(StrEnum):
+    IMMEDIATE = "immediate"
+    RAPID = "rapid"
+    SCHEDULED = "scheduled"
+    NONE = "none"
+
+
+class Tier(StrEnum):
+    L1 = "L1"
+    L2 = "L2"
+    L3 = "L3"
+    L4 = "L4"
+    MANAGEMENT = "management"
+
+    def next(self) -> Tier | None:
+        order = list(Tier)
+        i = order.index(self)
+        return order[i + 1] if i + 1 < len(order) else None
+
+
+class Surface(StrEnum):
+    """Where an action came from; stored on every event."""
+
+    API = "api"
+    SLACK = "slack"
+    TEAMS = "teams"
+    WIDGET = "widget"
+    CLI = "cli"
+    SYSTEM = "system"
+    CRM = "crm"
+
+
+class ActorType(StrEnum):
+    AGENT = "agent"
+    CUSTOMER = "customer"
+    SYSTEM = "system"
+    AI = "ai"
+
+
+class AgentStatus(StrEnum):
+    AVAILABLE = "available"
+    BUSY = "busy"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
+class EventKind(StrEnum):
+    CREATED = "created"
+    CLAIMED = "claimed"
+    RELEASED = "released"
+    TRANSFERRED = "transferred"
+    ESCALATED = "escalated"
+    PENDING_CUSTOMER = "pending_customer"
+    RESUMED = "resumed"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    CLOSED = "closed"
+    NOTE_ADDED = "note_added"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    type: ActorType
+    id: str | None = None
+
+    @classmethod
+    def agent(cls, agent_id: str) -> Actor:
+        return cls(ActorType.AGENT, agent_id)
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(ActorType.SYSTEM, None)
+
+    def __str__(self) -> str:
+        return f"{self.type}:{self.id}" if self.id else str(self.type)
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One reason behind a decision: a stable code, a human detail, and how much it weighed."""
+
+    code: str
+    detail: str
+    weight: float = 1.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "detail": self.detail, "weight": self.weight}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the escalation rules concluded about one conversation, and why."""
+
+    escalate: bool
+    urgency: Urgency
+    reasons: tuple[Reason, ...]
+    topic: str
+    priority: Priority
+    queue: str
+    why: str
+    rules_version: str
+    suggested_agent_id: str | None = None
+    backup_agent_id: str | None = None
+    assign: bool = False
+    flag_for_lead: bool = False
+    routing: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One line of a handoff's append-only timeline: who did what, when, from where, and why."""
+
+    handoff_id: str
+    kind: EventKind
+    actor: Actor
+    source: Surface
+    at: datetime
+    reason: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    """The aggregate. Changed only through :mod:`handoff.lifecycle`; ``version`` guards concurrent writers."""
+
+    id: str
+    source: str
+    conversation_id: str
+    customer_id: str
+    status: Status
+    priority: Priority
+    queue: str
+    topic: str
+    tier: Tier
+    trigger_reason: str
+    created_at: datetime
+    updated_at: datetime
+    sla_due_at: datetime
+    customer_token: str
+    version: int = 1
+    trigger_detail: str | None = None
+    urgency: Urgency = Urgency.SCHEDULED
+    why: str = ""
+    reasons: tuple[Reason, ...] = ()
+    rules_version: str = ""
+    summary: str | None = None
+    locale: str = "en"
+    callback_url: str | None = None
+    claimed_by: str | None = None
+    claimed_at: datetime | None = None
+    first_response_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    suggested_agent_id: str | None = None
+    reopen_count: int = 0
+    transfer_count: int = 0
+    escalation_count: int = 0
+    outcome: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """A human who can take handoffs. ``id`` is Baton's id; ``handles`` maps a surface to its user id there."""
+
+    id: str
+    display_name: str
+    tier: Tier = Tier.L1
+    skills: tuple[str, ...] = ()
+    capacity: int = 3
+    status: AgentStatus = AgentStatus.AVAILABLE
+    languages: tuple[str, ...] = ("en",)
+    timezone: str | None = None
+    handles: Mapping[str, str] = field(default_factory=dict)
+    working_hours: str | None = None
+    manager_of: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    id: str
+    email: str | None
+    name: str | None
+    company: str | None = None
+    plan: str = "free"
+    account_value: float = 0.0
+    vip: bool = False
+    locale: str = "en"
+    timezone: str | None = None
+    tenure_days: int | None = None
+    flags: tuple[str, ...] = ()
+    external_id: str | None = None

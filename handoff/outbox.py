@@ -1,0 +1,139 @@
+"""The transactional outbox, domain side: what an outbox item is, who gets which event, how retries back off.
+
+A state change and every message it causes are committed together (see :mod:`handoff.store.uow`); the
+:class:`~handoff.services.dispatcher.Dispatcher` delivers them afterwards, at least once, with the item's
+idempotency key, in order per (handoff, destination).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from handoff.models import Event
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERING = "delivering"
+    DONE = "done"
+    DEAD = "dead"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """An item to be written in the same transaction as the change that caused it."""
+
+    destination: str
+    kind: str
+    handoff_id: str | None
+    payload: Mapping[str, Any]
+    idempotency_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """An item as stored and claimed by a dispatcher."""
+
+    id: int
+    destination: str
+    kind: str
+    handoff_id: str | None
+    payload: Mapping[str, Any]
+    idempotency_key: str
+    attempts: int
+    status: OutboxStatus
+    created_at: datetime
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    delivered_at: datetime | None = None
+
+
+class RetryLater(Exception):
+    """A delivery failed in a way that may pass (timeout, 5xx, 429). ``retry_after`` in seconds, if known.
+
+    ``scope="destination"`` asks the dispatcher to pause the whole destination (a workspace-wide rate limit,
+    an outage); ``"lane"`` only this (handoff, destination) lane.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, scope: str = "lane") -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.scope = scope
+
+
+class PermanentFailure(Exception):
+    """A delivery that can never succeed as it is (bad request, unknown channel): dead-lettered at once."""
+
+
+class Destination(Protocol):
+    """A port for one outbound channel (logging, Slack, Teams, customer webhook, a CRM).
+
+    ``subscribes`` tells which events produce an item for it; ``deliver`` sends one item and must be
+    idempotent on ``item.idempotency_key``: the dispatcher guarantees at-least-once, not exactly-once.
+    """
+
+    name: str
+
+    def subscribes(self, event: Event) -> bool: ...
+
+    async def deliver(self, item: OutboxItem) -> None: ...
+
+
+def event_payload(event: Event, event_id: int | None) -> dict[str, Any]:
+    """The facts every destination receives about an event; destinations load anything else by id."""
+    return {
+        "event_id": event_id,
+        "handoff_id": event.handoff_id,
+        "kind": event.kind.value,
+        "actor": str(event.actor),
+        "source": event.source.value,
+        "at": event.at.isoformat(),
+        "reason": event.reason,
+        "data": dict(event.data),
+    }
+
+
+@dataclass(frozen=True)
+class OutboxRouting:
+    """Which destinations receive which events. Built once by the composition root."""
+
+    destinations: Sequence[Destination] = ()
+
+    def messages_for(self, event: Event, event_id: int | None) -> list[OutboxMessage]:
+        payload = event_payload(event, event_id)
+        return [
+            OutboxMessage(
+                destination=d.name,
+                kind=event.kind.value,
+                handoff_id=event.handoff_id,
+                payload=payload,
+                idempotency_key=f"{d.name}:{event.handoff_id}:{event_id}",
+            )
+            for d in self.destinations
+            if d.subscribes(event)
+        ]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter; ``Retry-After`` wins when the destination names one."""
+
+    base_seconds: float = 1.0
+    cap_seconds: float = 300.0
+    max_attempts: int = 8
+    rng: random.Random = field(default_factory=random.Random, compare=False)
+
+    def delay(self, attempts: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before attempt ``attempts + 1``."""
+        if retry_after is not None:
+            return max(0.0, retry_after) + self.rng.uniform(0, min(1.0, self.base_seconds))
+        ceiling = min(self.cap_seconds, self.base_seconds * (2 ** max(0, attempts - 1)))
+        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+
+    def exhausted(self, attempts: int) -> bool:
+        return attempts >= self.max_attempts

@@ -1,0 +1,117 @@
+"""What agents do to a handoff, from any surface: claim, release, transfer, escalate, resolve, reopen, notes.
+
+Every action is the same shape: read the handoff, let :mod:`handoff.lifecycle` decide, write the new state
+only if nobody else changed it meanwhile (optimistic concurrency on ``version``), record the event — the
+unit of work commits state, event and outbox items together. A lost race is retried on fresh state, where
+the lifecycle gives the clean answer ("already claimed by …").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from handoff import lifecycle
+from handoff.errors import ConcurrentUpdate, NotFound
+from handoff.lifecycle import Transition
+from handoff.models import Actor, Agent, Event, Handoff, Surface, Tier
+from handoff.ports import UnitOfWork
+from handoff.services.common import Deps
+
+_RETRIES = 8
+
+
+class AgentActions:
+    """Agent-facing use cases. ``source`` tags where the action came from (Slack, Teams, API, CLI)."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def _apply(self, handoff_id: str, agent_id: str | None,
+                     step: Callable[[Handoff, datetime], Transition]) -> Handoff:
+        for _ in range(_RETRIES):
+            async with self.deps.uow() as uow:
+                current = await self._load(uow, handoff_id)
+                now = self.deps.now()
+                if agent_id is not None:
+                    await uow.agents.ensure(agent_id, now)
+                tr = step(current, now)
+                try:
+                    saved = await uow.handoffs.save(tr.after, current.version)
+                except ConcurrentUpdate:
+                    continue
+                uow.record(tr.event)
+                await uow.commit()
+                return saved
+        raise ConcurrentUpdate(f"handoff {handoff_id} is changing too fast; try again", handoff_id=handoff_id)
+
+    @staticmethod
+    async def _load(uow: UnitOfWork, handoff_id: str) -> Handoff:
+        h = await uow.handoffs.get(handoff_id)
+        if h is None:
+            raise NotFound(f"no handoff {handoff_id}", handoff_id=handoff_id)
+        return h
+
+    async def claim(self, handoff_id: str, agent_id: str, source: Surface) -> Handoff:
+        return await self._apply(handoff_id, agent_id, lambda h, now: lifecycle.claim(h, agent_id, source, now))
+
+    async def release(self, handoff_id: str, agent_id: str, source: Surface, reason: str | None = None) -> Handoff:
+        return await self._apply(handoff_id, agent_id,
+                                 lambda h, now: lifecycle.release(h, agent_id, source, now, reason))
+
+    async def transfer(self, handoff_id: str, agent_id: str, source: Surface, *, to_queue: str,
+                       note: str | None = None, to_agent: str | None = None) -> Handoff:
+        queues = self.deps.config.queue_names
+        return await self._apply(handoff_id, agent_id, lambda h, now: lifecycle.transfer(
+            h, agent_id, source, now, to_queue=to_queue, known_queues=queues, note=note, to_agent=to_agent))
+
+    async def escalate(self, handoff_id: str, agent_id: str, source: Surface, *, to_tier: Tier | None = None,
+                       form: Mapping[str, Any] | None = None) -> Handoff:
+        return await self._apply(handoff_id, agent_id, lambda h, now: lifecycle.escalate(
+            h, agent_id, source, now, to_tier=to_tier, form=form))
+
+    async def pending_customer(self, handoff_id: str, agent_id: str, source: Surface,
+                               reason: str | None = None) -> Handoff:
+        return await self._apply(handoff_id, agent_id,
+                                 lambda h, now: lifecycle.pending_customer(h, agent_id, source, now, reason))
+
+    async def resume(self, handoff_id: str, agent_id: str, source: Surface) -> Handoff:
+        return await self._apply(handoff_id, agent_id,
+                                 lambda h, now: lifecycle.resume(h, Actor.agent(agent_id), source, now))
+
+    async def resolve(self, handoff_id: str, agent_id: str, source: Surface, *, note: str | None = None,
+                      outcome: str = "resolved", kb_gap: bool = False) -> Handoff:
+        return await self._apply(handoff_id, agent_id, lambda h, now: lifecycle.resolve(
+            h, agent_id, source, now, note=note, outcome=outcome, kb_gap=kb_gap))
+
+    async def reopen(self, handoff_id: str, actor: Actor, source: Surface, reason: str | None = None) -> Handoff:
+        agent = actor.id if actor.type == "agent" else None
+        return await self._apply(handoff_id, agent, lambda h, now: lifecycle.reopen(h, actor, source, now, reason))
+
+    async def close(self, handoff_id: str, actor: Actor, source: Surface, reason: str | None = None) -> Handoff:
+        agent = actor.id if actor.type == "agent" else None
+        return await self._apply(handoff_id, agent, lambda h, now: lifecycle.close(h, actor, source, now, reason))
+
+    async def add_note(self, handoff_id: str, actor: Actor, source: Surface, text: str) -> Event:
+        """Append an internal note; it changes no state, so it needs no version check."""
+        async with self.deps.uow() as uow:
+            h = await self._load(uow, handoff_id)
+            now = self.deps.now()
+            if actor.type == "agent" and actor.id:
+                await uow.agents.ensure(actor.id, now)
+            event = lifecycle.note(h, actor, source, now, text)
+            uow.record(event)
+            ids = await uow.commit()
+        return replace(event, id=ids[0])
+
+    async def update_agent(self, agent_id: str, changes: Mapping[str, Any]) -> Agent:
+        """Create or change an agent (status, skills, capacity, …) at runtime."""
+        async with self.deps.uow() as uow:
+            now = self.deps.now()
+            current = await uow.agents.ensure(agent_id, now)
+            fields = {k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()}
+            updated = await uow.agents.upsert(replace(current, **fields), now)
+            await uow.commit()
+        return updated

@@ -1,0 +1,167 @@
+"""The dispatcher: drains the outbox to its destinations, at least once, in order per lane.
+
+Any number of dispatchers (tasks or processes) can drain one database: leases are taken with row locks
+and ``SKIP LOCKED`` (see :mod:`handoff.store.outbox`). Each batch groups items into lanes — one handoff's
+items for one destination — delivered in order, lanes in parallel. A failure stops its lane for this batch
+and schedules a retry (exponential backoff with jitter, or the destination's ``Retry-After``); after
+``max_attempts`` the item is dead-lettered (``python app.py outbox dead`` / ``retry ID``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from handoff.outbox import Destination, OutboxItem, PermanentFailure, RetryLater, RetryPolicy
+from handoff.services.common import Deps
+
+log = logging.getLogger("baton.dispatcher")
+
+
+@dataclass
+class _Outcome:
+    done: list[int] = field(default_factory=list)
+    retry: list[tuple[OutboxItem, float, str, bool]] = field(default_factory=list)  # item, delay, error, counted
+    dead: list[tuple[OutboxItem, str]] = field(default_factory=list)
+    release: list[int] = field(default_factory=list)
+
+
+class Dispatcher:
+    """Delivers outbox items to the destinations this process has.
+
+    Args:
+        deps: the shared use-case dependencies (unit of work, clock, config).
+        destinations: the destinations this dispatcher delivers to; items for others are left alone.
+        worker_id: the lease owner name; defaults to host:pid:random.
+    """
+
+    def __init__(self, deps: Deps, destinations: Sequence[Destination], *, worker_id: str | None = None,
+                 policy: RetryPolicy | None = None) -> None:
+        cfg = deps.config.outbox
+        self.deps = deps
+        self.destinations = {d.name: d for d in destinations}
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
+        self.policy = policy or RetryPolicy(base_seconds=cfg.backoff_base_seconds, cap_seconds=cfg.backoff_cap_seconds,
+                                            max_attempts=cfg.max_attempts)
+        self.batch_size = cfg.batch_size
+        self.lane_limit = cfg.lane_limit
+        self.lease_seconds = cfg.lease_seconds
+        self.poll_seconds = cfg.poll_seconds
+        self._sem = asyncio.Semaphore(cfg.concurrency)
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._paused: dict[str, float] = {}
+        self.stats: Counter[str] = Counter()
+
+    def notify(self) -> None:
+        """Wake the loop now (called after a local commit wrote outbox items)."""
+        self._wake.set()
+
+    def _active_destinations(self) -> list[str]:
+        now = time.monotonic()
+        return [name for name in self.destinations if self._paused.get(name, 0) <= now]
+
+    async def drain_once(self) -> int:
+        """Lease one batch and deliver it. Returns how many items were leased."""
+        names = self._active_destinations()
+        if not names:
+            return 0
+        async with self.deps.uow() as uow:
+            items = await uow.outbox.claim(worker=self.worker_id, destinations=names, limit=self.batch_size,
+                                           lane_limit=self.lane_limit, lease_seconds=self.lease_seconds,
+                                           now=self.deps.now())
+            await uow.commit()
+        if not items:
+            return 0
+        lanes: dict[object, list[OutboxItem]] = {}
+        for item in items:
+            key: object = (item.handoff_id, item.destination) if item.handoff_id else ("item", item.id)
+            lanes.setdefault(key, []).append(item)
+        outcome = _Outcome()
+        await asyncio.gather(*(self._deliver_lane(lane, outcome) for lane in lanes.values()))
+        await self._record(outcome)
+        return len(items)
+
+    async def _deliver_lane(self, lane: list[OutboxItem], out: _Outcome) -> None:
+        async with self._sem:
+            for i, item in enumerate(lane):
+                dest = self.destinations[item.destination]
+                paused_for = self._paused.get(dest.name, 0) - time.monotonic()
+                if self._stopping or paused_for > 0:
+                    if paused_for > 0:  # a destination-wide pause: wait it out without spending an attempt
+                        out.retry.append((item, paused_for, "destination paused", False))
+                        out.release.extend(x.id for x in lane[i + 1:])
+                    else:
+                        out.release.extend(x.id for x in lane[i:])
+                    return
+                try:
+                    await dest.deliver(item)
+                except RetryLater as exc:
+                    self._fail(item, out, str(exc) or "retry later", exc.retry_after)
+                    if exc.scope == "destination" and exc.retry_after:
+                        self._paused[dest.name] = time.monotonic() + exc.retry_after
+                    out.release.extend(x.id for x in lane[i + 1:])
+                    return
+                except PermanentFailure as exc:
+                    log.error("outbox item %s to %s failed permanently: %s", item.id, dest.name, exc)
+                    out.dead.append((item, f"permanent: {exc}"))
+                    out.release.extend(x.id for x in lane[i + 1:])
+                    return
+                except Exception as exc:
+                    log.exception("outbox item %s to %s raised", item.id, dest.name)
+                    self._fail(item, out, f"{type(exc).__name__}: {exc}", None)
+                    out.release.extend(x.id for x in lane[i + 1:])
+                    return
+                out.done.append(item.id)
+
+    def _fail(self, item: OutboxItem, out: _Outcome, error: str, retry_after: float | None) -> None:
+        if self.policy.exhausted(item.attempts):
+            log.error("outbox item %s to %s dead after %d attempts: %s", item.id, item.destination, item.attempts,
+                      error)
+            out.dead.append((item, error))
+        else:
+            out.retry.append((item, self.policy.delay(item.attempts, retry_after), error, True))
+
+    async def _record(self, out: _Outcome) -> None:
+        now = self.deps.now()
+        async with self.deps.uow() as uow:
+            await uow.outbox.complete(out.done, self.worker_id, now)
+            for item, delay, error, counted in out.retry:
+                await uow.outbox.reschedule(item.id, self.worker_id, at=now + timedelta(seconds=delay), error=error,
+                                            count_attempt=counted)
+            for item, error in out.dead:
+                await uow.outbox.bury(item.id, self.worker_id, error, now)
+            await uow.outbox.release(out.release, self.worker_id)
+            await uow.commit()
+        self.stats.update(delivered=len(out.done), retried=len(out.retry), dead=len(out.dead),
+                          released=len(out.release))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Drain until ``stop`` is set; an in-flight batch finishes, leased items not started are released."""
+        log.info("dispatcher %s delivering to: %s", self.worker_id, ", ".join(self.destinations) or "(nothing)")
+        while not stop.is_set():
+            try:
+                leased = await self.drain_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("dispatcher batch failed; backing off")
+                leased = 0
+                await asyncio.sleep(min(5.0, self.poll_seconds * 4))
+            if leased:
+                continue
+            self._wake.clear()
+            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+            _, pending = await asyncio.wait(waiters, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED)
+            for w in pending:
+                w.cancel()
+
+    def stop_soon(self) -> None:
+        self._stopping = True

@@ -1,0 +1,135 @@
+"""The AI widget's use cases: evaluate a conversation, and hand it off (idempotently)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from handoff.contract import ConversationIn, HandoffIn, TriggerIn, check_limits
+from handoff.decide import AgentSnapshot, DecisionContext
+from handoff.ids import new_id, new_token
+from handoff.models import Actor, Agent, Decision, Event, EventKind, Handoff, Priority, Status, Surface, Tier
+from handoff.ports import UnitOfWork
+from handoff.services.common import Deps
+
+_RECENT = timedelta(days=30)
+
+
+class Decider(Protocol):
+    version: str
+
+    def evaluate(self, conv: ConversationIn, ctx: DecisionContext, trigger: TriggerIn | None = None) -> Decision: ...
+
+    def sla_minutes(self, priority: Priority) -> float: ...
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeResult:
+    handoff: Handoff
+    created: bool
+    position: int
+    decision: Decision | None
+
+
+class _AgentCache:
+    """Agents and their load change slowly compared to intake rates: one read a second is plenty for ranking."""
+
+    def __init__(self, ttl: float = 1.0) -> None:
+        self.ttl = ttl
+        self._at = -1e9
+        self._value: tuple[Sequence[Agent], Mapping[str, int]] = ((), {})
+
+    async def get(self, uow: UnitOfWork) -> tuple[Sequence[Agent], Mapping[str, int]]:
+        if time.monotonic() - self._at > self.ttl:
+            self._value = (await uow.agents.list(), await uow.agents.open_counts())
+            self._at = time.monotonic()
+        return self._value
+
+    def invalidate(self) -> None:
+        self._at = -1e9
+
+
+class Intake:
+    """``POST /v1/handoffs`` and ``POST /v1/evaluate``."""
+
+    def __init__(self, deps: Deps, decider: Decider) -> None:
+        self.deps = deps
+        self.decider = decider
+        self.agents = _AgentCache()
+
+    def check(self, body: ConversationIn) -> None:
+        limits = self.deps.config.limits
+        check_limits(body, max_messages=limits.max_messages, max_message_chars=limits.max_message_chars)
+
+    async def _context(self, uow: UnitOfWork, body: ConversationIn, now: datetime,
+                       customer_id: str | None) -> DecisionContext:
+        agents, open_counts = await self.agents.get(uow)
+        recent = 0
+        if customer_id is not None:
+            recent = await uow.handoffs.count_recent_for_customer(customer_id, now - _RECENT, None)
+        email = body.customer.email
+        manager = next((a.id for a in agents if email and email in a.manager_of), None)
+        snapshots = tuple(AgentSnapshot(agent=a, open_count=open_counts.get(a.id, 0)) for a in agents)
+        return DecisionContext(now=now, recent_escalations_30d=recent, agents=snapshots, account_manager_id=manager)
+
+    async def evaluate(self, body: ConversationIn) -> Decision:
+        """The decision for a conversation, creating nothing."""
+        self.check(body)
+        async with self.deps.uow(read_only=True) as uow:
+            now = self.deps.now()
+            known = await uow.customers.find_by_email(body.customer.email) if body.customer.email else None
+            ctx = await self._context(uow, body, now, known.id if known else None)
+        return self.decider.evaluate(body, ctx)
+
+    async def submit(self, body: HandoffIn) -> IntakeResult:
+        """Create the handoff for a conversation, or return the one that exists (same source + conversation)."""
+        self.check(body)
+        async with self.deps.uow() as uow:
+            found = await uow.handoffs.find_by_conversation(body.source, body.conversation_id)
+            if found is not None:
+                return IntakeResult(found, False, await uow.handoffs.position(found), None)
+            now = self.deps.now()
+            customer = await uow.customers.upsert(body.customer, now)
+            decision = self.decider.evaluate(body, await self._context(uow, body, now, customer.id), body.trigger)
+            handoff = self._new_handoff(body, decision, customer.id, now)
+            if not await uow.handoffs.add(handoff, body):
+                await uow.rollback()
+                found = None
+            else:
+                if decision.routing:
+                    await uow.handoffs.set_routing(handoff.id, decision.routing)
+                uow.record(Event(
+                    handoff_id=handoff.id, kind=EventKind.CREATED, actor=Actor.system(), source=Surface.API, at=now,
+                    reason=decision.why,
+                    data={"priority": decision.priority.value, "queue": decision.queue, "topic": decision.topic,
+                          "urgency": decision.urgency.value, "escalate": decision.escalate,
+                          "reasons": [r.as_dict() for r in decision.reasons], "rules_version": decision.rules_version,
+                          "suggested_agent_id": decision.suggested_agent_id, "source": body.source},
+                ))
+                position = await uow.handoffs.position(handoff)
+                await uow.commit()
+                return IntakeResult(handoff, True, position, decision)
+        # Lost the race to a concurrent request for the same conversation: answer with its handoff.
+        async with self.deps.uow(read_only=True) as uow:
+            found = await uow.handoffs.find_by_conversation(body.source, body.conversation_id)
+            if found is None:  # pragma: no cover - the unique index makes this impossible
+                raise RuntimeError("conversation conflict without a row")
+            return IntakeResult(found, False, await uow.handoffs.position(found), None)
+
+    def _new_handoff(self, body: HandoffIn, d: Decision, customer_id: str, now: datetime) -> Handoff:
+        queue = d.queue if d.queue in self.deps.config.queue_names else "general"
+        trigger = body.trigger.reason if body.trigger else (d.reasons[0].code if d.reasons else "widget_request")
+        return Handoff(
+            id=new_id("ho"), source=body.source, conversation_id=body.conversation_id, customer_id=customer_id,
+            status=Status.QUEUED, priority=d.priority, queue=queue, topic=d.topic, tier=Tier.L1,
+            urgency=d.urgency, trigger_reason=trigger,
+            trigger_detail=body.trigger.detail if body.trigger else None, why=d.why, reasons=d.reasons,
+            rules_version=d.rules_version, summary=body.ai.summary, locale=body.customer.locale,
+            callback_url=body.callback_url, customer_token=new_token(),
+            suggested_agent_id=d.suggested_agent_id,
+            sla_due_at=now + timedelta(minutes=self.decider.sla_minutes(d.priority)),
+            created_at=now, updated_at=now,
+        )

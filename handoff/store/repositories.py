@@ -1,0 +1,218 @@
+"""Repositories over one :class:`AsyncConnection` (the unit of work's transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Insert, and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.schema import Table
+
+from handoff.contract import CustomerIn, HandoffIn
+from handoff.errors import ConcurrentUpdate
+from handoff.ids import new_id
+from handoff.models import Agent, AgentStatus, Customer, Event, Handoff, Status
+from handoff.ports import Page, TranscriptLine
+from handoff.store import tables as t
+from handoff.store.mapping import (
+    agent_from_row,
+    agent_values,
+    customer_from_row,
+    event_from_row,
+    handoff_from_row,
+    handoff_state,
+)
+
+
+def upsert_insert(conn: AsyncConnection, table: Table) -> Any:
+    """``INSERT`` with ``ON CONFLICT`` support for the connection's dialect."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+class SqlHandoffs:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def get(self, handoff_id: str) -> Handoff | None:
+        row = (await self.conn.execute(select(t.handoffs).where(t.handoffs.c.id == handoff_id))).mappings().first()
+        return handoff_from_row(row) if row else None
+
+    async def find_by_conversation(self, source: str, conversation_id: str) -> Handoff | None:
+        q = select(t.handoffs).where(t.handoffs.c.source == source, t.handoffs.c.conversation_id == conversation_id)
+        row = (await self.conn.execute(q)).mappings().first()
+        return handoff_from_row(row) if row else None
+
+    async def add(self, handoff: Handoff, body: HandoffIn) -> bool:
+        values = {
+            "id": handoff.id, "source": handoff.source, "conversation_id": handoff.conversation_id,
+            "customer_id": handoff.customer_id, "trigger_reason": handoff.trigger_reason,
+            "trigger_detail": handoff.trigger_detail, "why": handoff.why,
+            "reasons": [r.as_dict() for r in handoff.reasons], "rules_version": handoff.rules_version,
+            "summary": handoff.summary, "ai": body.ai.model_dump(mode="json"),
+            "technical": body.technical.model_dump(mode="json") if body.technical else None,
+            "locale": handoff.locale, "callback_url": handoff.callback_url, "customer_token": handoff.customer_token,
+            "created_at": handoff.created_at, "version": handoff.version, **handoff_state(handoff),
+        }
+        ins: Insert = upsert_insert(self.conn, t.handoffs).values(values)
+        stmt = ins.on_conflict_do_nothing(index_elements=["source", "conversation_id"])  # type: ignore[attr-defined]
+        result = await self.conn.execute(stmt.returning(t.handoffs.c.id))
+        if result.first() is None:
+            return False
+        if body.transcript:
+            await self.conn.execute(t.messages.insert(), [
+                {"handoff_id": handoff.id, "seq": i, "role": m.role, "text": m.text, "ts": m.ts,
+                 "confidence": m.confidence}
+                for i, m in enumerate(body.transcript)
+            ])
+        return True
+
+    async def set_routing(self, handoff_id: str, routing: Sequence[Mapping[str, Any]]) -> None:
+        await self.conn.execute(update(t.handoffs).where(t.handoffs.c.id == handoff_id)
+                                .values(routing=[dict(r) for r in routing]))
+
+    async def save(self, handoff: Handoff, expected_version: int) -> Handoff:
+        stmt = (update(t.handoffs)
+                .where(t.handoffs.c.id == handoff.id, t.handoffs.c.version == expected_version)
+                .values(**handoff_state(handoff), version=expected_version + 1))
+        result = await self.conn.execute(stmt)
+        if result.rowcount != 1:
+            raise ConcurrentUpdate(f"handoff {handoff.id} changed concurrently", handoff_id=handoff.id)
+        return replace(handoff, version=expected_version + 1)
+
+    async def list(self, *, status: Status | None, queue: str | None, limit: int, cursor: str | None) -> Page:
+        q = select(t.handoffs).order_by(t.handoffs.c.id.desc()).limit(limit + 1)
+        if status is not None:
+            q = q.where(t.handoffs.c.status == status.value)
+        if queue is not None:
+            q = q.where(t.handoffs.c.queue == queue)
+        if cursor:
+            q = q.where(t.handoffs.c.id < cursor)
+        rows = (await self.conn.execute(q)).mappings().all()
+        items = [handoff_from_row(r) for r in rows[:limit]]
+        return Page(items=items, next_cursor=items[-1].id if len(rows) > limit and items else None)
+
+    async def position(self, handoff: Handoff) -> int:
+        if handoff.status != Status.QUEUED:
+            return 0
+        h = t.handoffs.c
+        rank = handoff.priority.rank
+        ahead = or_(
+            h.priority_rank < rank,
+            and_(h.priority_rank == rank,
+                 or_(h.created_at < handoff.created_at, and_(h.created_at == handoff.created_at, h.id < handoff.id))),
+        )
+        q = select(func.count()).select_from(t.handoffs).where(h.status == Status.QUEUED.value,
+                                                               h.queue == handoff.queue, ahead)
+        return int((await self.conn.execute(q)).scalar_one()) + 1
+
+    async def queue_depths(self) -> dict[str, int]:
+        h = t.handoffs.c
+        q = select(h.queue, func.count()).where(h.status == Status.QUEUED.value).group_by(h.queue)
+        return {name: int(n) for name, n in (await self.conn.execute(q)).all()}
+
+    async def transcript(self, handoff_id: str) -> Sequence[TranscriptLine]:
+        m = t.messages.c
+        rows = (await self.conn.execute(select(t.messages).where(m.handoff_id == handoff_id).order_by(m.seq)))
+        return [TranscriptLine(role=r.role, text=r.text, ts=r.ts, confidence=r.confidence, seq=r.seq) for r in rows]
+
+    async def count_recent_for_customer(self, customer_id: str, since: datetime, exclude: str | None) -> int:
+        h = t.handoffs.c
+        q = select(func.count()).select_from(t.handoffs).where(h.customer_id == customer_id, h.created_at >= since)
+        if exclude:
+            q = q.where(h.id != exclude)
+        return int((await self.conn.execute(q)).scalar_one())
+
+
+class SqlCustomers:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def upsert(self, customer: CustomerIn, now: datetime) -> Customer:
+        values: dict[str, Any] = {
+            "name": customer.name, "company": customer.company, "plan": customer.plan,
+            "account_value": customer.account_value, "vip": customer.vip, "locale": customer.locale,
+            "timezone": customer.timezone, "tenure_days": customer.tenure_days, "flags": list(customer.flags),
+            "external_id": customer.id, "updated_at": now,
+        }
+        ins = upsert_insert(self.conn, t.customers).values(id=new_id("cu"), email=customer.email, created_at=now,
+                                                           **values)
+        if customer.email is not None:
+            # The latest handoff's view of the customer wins, but a missing name/company keeps the known one.
+            c = t.customers.c
+            ex = ins.excluded
+            ins = ins.on_conflict_do_update(index_elements=["email"], set_={
+                **{k: ex[k] for k in values if k not in ("name", "company", "external_id")},
+                "name": func.coalesce(ex.name, c.name), "company": func.coalesce(ex.company, c.company),
+                "external_id": func.coalesce(ex.external_id, c.external_id),
+            })
+        row = (await self.conn.execute(ins.returning(t.customers))).mappings().one()
+        return customer_from_row(row)
+
+    async def get(self, customer_id: str) -> Customer | None:
+        row = (await self.conn.execute(select(t.customers).where(t.customers.c.id == customer_id))).mappings().first()
+        return customer_from_row(row) if row else None
+
+    async def find_by_email(self, email: str) -> Customer | None:
+        q = select(t.customers).where(t.customers.c.email == email.lower())
+        row = (await self.conn.execute(q)).mappings().first()
+        return customer_from_row(row) if row else None
+
+
+class SqlAgents:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def get(self, agent_id: str) -> Agent | None:
+        row = (await self.conn.execute(select(t.agents).where(t.agents.c.id == agent_id))).mappings().first()
+        return agent_from_row(row) if row else None
+
+    async def ensure(self, agent_id: str, now: datetime) -> Agent:
+        found = await self.get(agent_id)
+        if found is not None:
+            return found
+        agent = Agent(id=agent_id, display_name=agent_id, status=AgentStatus.AVAILABLE)
+        stmt = upsert_insert(self.conn, t.agents).values(id=agent_id, created_at=now, updated_at=now,
+                                                         **agent_values(agent))
+        await self.conn.execute(stmt.on_conflict_do_nothing(index_elements=["id"]))
+        return await self.get(agent_id) or agent
+
+    async def upsert(self, agent: Agent, now: datetime) -> Agent:
+        values = {**agent_values(agent), "updated_at": now}
+        stmt = upsert_insert(self.conn, t.agents).values(id=agent.id, created_at=now, **values)
+        await self.conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=values))
+        return agent
+
+    async def list(self) -> Sequence[Agent]:
+        rows = (await self.conn.execute(select(t.agents).order_by(t.agents.c.id))).mappings().all()
+        return [agent_from_row(r) for r in rows]
+
+    async def open_counts(self) -> Mapping[str, int]:
+        h = t.handoffs.c
+        q = (select(h.claimed_by, func.count())
+             .where(h.claimed_by.is_not(None), h.status.in_([Status.CLAIMED.value, Status.PENDING_CUSTOMER.value]))
+             .group_by(h.claimed_by))
+        return {a: int(n) for a, n in (await self.conn.execute(q)).all()}
+
+
+class SqlEvents:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def append(self, event: Event) -> int:
+        stmt = t.events.insert().values(
+            handoff_id=event.handoff_id, kind=event.kind.value, actor_type=event.actor.type.value,
+            actor_id=event.actor.id, source=event.source.value, reason=event.reason, data=dict(event.data),
+            at=event.at,
+        ).returning(t.events.c.id)
+        return int((await self.conn.execute(stmt)).scalar_one())
+
+    async def for_handoff(self, handoff_id: str) -> Sequence[Event]:
+        e = t.events.c
+        rows = (await self.conn.execute(select(t.events).where(e.handoff_id == handoff_id).order_by(e.id)))
+        return [event_from_row(r) for r in rows.mappings()]

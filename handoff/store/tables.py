@@ -1,0 +1,237 @@
+"""Typed SQLAlchemy models. Queries use their ``__table__`` with Core statements for speed on hot paths."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: Json, list[Any]: Json}
+
+
+class CustomerRow(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    company: Mapped[str | None] = mapped_column(String(200))
+    plan: Mapped[str] = mapped_column(String(64), default="free")
+    account_value: Mapped[float] = mapped_column(Float, default=0.0)
+    vip: Mapped[bool] = mapped_column(Boolean, default=False)
+    locale: Mapped[str] = mapped_column(String(35), default="en")
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    tenure_days: Mapped[int | None] = mapped_column(Integer)
+    flags: Mapped[list[Any]] = mapped_column(default=list)
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class QueueRow(Base):
+    __tablename__ = "queues"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    channels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    lead: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime]
+
+
+class AgentRow(Base):
+    __tablename__ = "agents"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    tier: Mapped[str] = mapped_column(String(16), default="L1")
+    skills: Mapped[list[Any]] = mapped_column(default=list)
+    capacity: Mapped[int] = mapped_column(Integer, default=3)
+    status: Mapped[str] = mapped_column(String(16), default="available")
+    languages: Mapped[list[Any]] = mapped_column(default=list)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    working_hours: Mapped[str | None] = mapped_column(String(16))
+    handles: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    manager_of: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class HandoffRow(Base):
+    __tablename__ = "handoffs"
+    __table_args__ = (
+        UniqueConstraint("source", "conversation_id", name="uq_handoffs_conversation"),
+        Index("ix_handoffs_queue_order", "status", "queue", "priority_rank", "created_at"),
+        Index("ix_handoffs_customer", "customer_id", "created_at"),
+        Index("ix_handoffs_claimed_by", "claimed_by", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    status: Mapped[str] = mapped_column(String(24))
+    priority: Mapped[str] = mapped_column(String(16))
+    priority_rank: Mapped[int] = mapped_column(Integer)
+    queue: Mapped[str] = mapped_column(String(64))
+    topic: Mapped[str] = mapped_column(String(32))
+    tier: Mapped[str] = mapped_column(String(16))
+    urgency: Mapped[str] = mapped_column(String(16))
+    trigger_reason: Mapped[str] = mapped_column(String(64))
+    trigger_detail: Mapped[str | None] = mapped_column(Text)
+    why: Mapped[str] = mapped_column(Text, default="")
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    routing: Mapped[list[Any]] = mapped_column(default=list)
+    rules_version: Mapped[str] = mapped_column(String(64), default="")
+    summary: Mapped[str | None] = mapped_column(Text)
+    ai: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    technical: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    locale: Mapped[str] = mapped_column(String(35), default="en")
+    callback_url: Mapped[str | None] = mapped_column(String(2000))
+    customer_token: Mapped[str] = mapped_column(String(64))
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime | None]
+    first_response_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    suggested_agent_id: Mapped[str | None] = mapped_column(String(200))
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    transfer_count: Mapped[int] = mapped_column(Integer, default=0)
+    escalation_count: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str | None] = mapped_column(String(64))
+    sla_due_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class MessageRow(Base):
+    """A transcript line: the AI conversation, then customer↔agent messages."""
+
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("handoff_id", "seq", name="uq_messages_seq"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    handoff_id: Mapped[str] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    ts: Mapped[datetime | None]
+    confidence: Mapped[float | None] = mapped_column(Float)
+
+
+class EventRow(Base):
+    """The append-only timeline: who, what, when, from where, why."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_handoff", "handoff_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    handoff_id: Mapped[str] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[str | None] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[datetime]
+
+
+class OutboxRow(Base):
+    __tablename__ = "outbox"
+    __table_args__ = (
+        # Only live items are ever scanned for work; delivered ones pile up behind a partial index.
+        Index("ix_outbox_live", "id", postgresql_where=text("status IN ('pending', 'delivering')"),
+              sqlite_where=text("status IN ('pending', 'delivering')")),
+        Index("ix_outbox_lane", "handoff_id", "destination", "id",
+              postgresql_where=text("status IN ('pending', 'delivering')"),
+              sqlite_where=text("status IN ('pending', 'delivering')")),
+        Index("ix_outbox_status", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    destination: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    handoff_id: Mapped[str | None] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+
+class ExternalRefRow(Base):
+    """Where a handoff lives elsewhere: a Slack message ts, a Teams activity id, a Salesforce Case id."""
+
+    __tablename__ = "external_refs"
+    __table_args__ = (
+        UniqueConstraint("handoff_id", "system", "kind", name="uq_external_refs"),
+        Index("ix_external_refs_lookup", "system", "kind", "external_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    handoff_id: Mapped[str] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"))
+    system: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(255))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+customers = CustomerRow.__table__
+queues = QueueRow.__table__
+agents = AgentRow.__table__
+handoffs = HandoffRow.__table__
+messages = MessageRow.__table__
+events = EventRow.__table__
+outbox = OutboxRow.__table__
+external_refs = ExternalRefRow.__table__

@@ -1,0 +1,96 @@
+"""The unit of work: one transaction, its repositories, and the events (plus outbox items) it will commit."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from handoff.models import Event
+from handoff.outbox import OutboxRouting
+from handoff.ports import Notifier
+from handoff.store.outbox import SqlOutbox
+from handoff.store.repositories import SqlAgents, SqlCustomers, SqlEvents, SqlHandoffs
+
+
+class SqlUnitOfWork:
+    """``async with uow: …; await uow.commit()`` — anything not committed is rolled back on exit.
+
+    Args:
+        engine: the database.
+        routing: decides which outbox items each recorded event produces.
+        notifier: woken after a commit that wrote outbox items.
+        read_only: on SQLite, start a deferred transaction instead of taking the write lock.
+    """
+
+    handoffs: SqlHandoffs
+    customers: SqlCustomers
+    agents: SqlAgents
+    events: SqlEvents
+    outbox: SqlOutbox
+
+    def __init__(self, engine: AsyncEngine, routing: OutboxRouting, notifier: Notifier | None = None,
+                 *, read_only: bool = False) -> None:
+        self._engine = engine
+        self._routing = routing
+        self._notifier = notifier
+        self._read_only = read_only
+        self._conn: AsyncConnection | None = None
+        self._pending: list[Event] = []
+
+    async def __aenter__(self) -> Self:
+        conn = await self._engine.connect()
+        if self._read_only:
+            conn = await conn.execution_options(sqlite_begin="DEFERRED")
+        await conn.begin()
+        self._conn = conn
+        self.handoffs = SqlHandoffs(conn)
+        self.customers = SqlCustomers(conn)
+        self.agents = SqlAgents(conn)
+        self.events = SqlEvents(conn)
+        self.outbox = SqlOutbox(conn)
+        self._pending = []
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if conn.in_transaction():
+                await conn.rollback()
+        finally:
+            await conn.close()
+
+    @property
+    def connection(self) -> AsyncConnection:
+        if self._conn is None:
+            raise RuntimeError("unit of work used outside 'async with'")
+        return self._conn
+
+    def record(self, event: Event) -> None:
+        self._pending.append(event)
+
+    async def commit(self) -> list[int]:
+        conn = self.connection
+        ids: list[int] = []
+        wrote_outbox = False
+        for event in self._pending:
+            event_id = await self.events.append(event)
+            ids.append(event_id)
+            messages = self._routing.messages_for(event, event_id)
+            if messages:
+                await self.outbox.enqueue(messages, event.at)
+                wrote_outbox = True
+        self._pending = []
+        await conn.commit()
+        if wrote_outbox and self._notifier is not None:
+            self._notifier.notify()
+        return ids
+
+    async def rollback(self) -> None:
+        self._pending = []
+        if self._conn is not None and self._conn.in_transaction():
+            await self._conn.rollback()

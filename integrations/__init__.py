@@ -1,0 +1,1 @@
+"""Outbound integrations (CRMs, customer webhooks) implementing the domain's ports."""

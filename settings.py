@@ -1,0 +1,84 @@
+"""Typed settings from the environment (see the configuration table in README). Fails fast and names the key."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    pass
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore", populate_by_name=True)
+
+    database_url: str = Field("sqlite:///./baton.db", alias="DATABASE_URL")
+    host: str = Field("127.0.0.1", alias="BATON_HOST")
+    port: int = Field(8000, alias="BATON_PORT", ge=1, le=65535)
+    api_keys_raw: SecretStr | None = Field(None, alias="BATON_API_KEYS")
+    config_path: str | None = Field(None, alias="BATON_CONFIG")
+    log_level: str = Field("INFO", alias="BATON_LOG_LEVEL")
+    auto_migrate: bool | None = Field(None, alias="BATON_AUTO_MIGRATE")
+
+    slack_bot_token: SecretStr | None = Field(None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(None, alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
+    slack_default_channel: str | None = Field(None, alias="SLACK_DEFAULT_CHANNEL")
+
+    teams_app_id: str | None = Field(None, alias="TEAMS_APP_ID")
+    teams_app_password: SecretStr | None = Field(None, alias="TEAMS_APP_PASSWORD")
+
+    salesforce_instance_url: str | None = Field(None, alias="SALESFORCE_INSTANCE_URL")
+    salesforce_access_token: SecretStr | None = Field(None, alias="SALESFORCE_ACCESS_TOKEN")
+    salesforce_username: str | None = Field(None, alias="SALESFORCE_USERNAME")
+    salesforce_password: SecretStr | None = Field(None, alias="SALESFORCE_PASSWORD")
+    salesforce_security_token: SecretStr | None = Field(None, alias="SALESFORCE_SECURITY_TOKEN")
+    salesforce_domain: str | None = Field(None, alias="SALESFORCE_DOMAIN")
+
+    hubspot_access_token: SecretStr | None = Field(None, alias="HUBSPOT_ACCESS_TOKEN")
+    hubspot_api_url: str = Field("https://api.hubapi.com", alias="HUBSPOT_API_URL")
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, v: str) -> str:
+        v = v.upper()
+        if v not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return v
+
+    @property
+    def api_keys(self) -> list[str]:
+        raw = self.api_keys_raw.get_secret_value() if self.api_keys_raw else ""
+        return [k.strip() for k in raw.split(",") if k.strip()]
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def integrations(self) -> list[tuple[str, bool, str]]:
+        """(name, configured, how to configure) for the start-up report."""
+        sf = bool(self.salesforce_instance_url and self.salesforce_access_token) or bool(
+            self.salesforce_username and self.salesforce_password)
+        return [
+            ("Slack", bool(self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token)),
+             "set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)"),
+            ("Microsoft Teams", bool(self.teams_app_id and self.teams_app_password),
+             "set TEAMS_APP_ID and TEAMS_APP_PASSWORD"),
+            ("Salesforce", sf,
+             "set SALESFORCE_INSTANCE_URL + SALESFORCE_ACCESS_TOKEN, or SALESFORCE_USERNAME/_PASSWORD/_SECURITY_TOKEN"),
+            ("HubSpot", bool(self.hubspot_access_token), "set HUBSPOT_ACCESS_TOKEN"),
+        ]
+
+
+def load_settings() -> Settings:
+    """Read the environment. Raises SettingsError naming each bad variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = ["invalid environment:"]
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"])
+            lines.append(f"  {name}: {err['msg']}")
+        raise SettingsError("\n".join(lines)) from None

@@ -1,0 +1,174 @@
+"""The /v1 API as the AI widget and agent tools use it, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.support.factories import intake_body
+
+
+async def post(client: Any, body: dict[str, Any]) -> Any:
+    return await client.post("/v1/handoffs", json=body)
+
+
+async def test_intake_answers_201_then_200_with_the_same_handoff(client: Any) -> None:
+    body = intake_body()
+    r1 = await post(client, body)
+    assert r1.status_code == 201, r1.text
+    first = r1.json()
+    assert set(first) >= {"id", "status", "priority", "queue", "position", "estimated_wait_seconds",
+                          "customer_message", "status_url", "customer_token"}
+    assert first["status"] == "queued" and first["position"] == 1 and first["created"] is True
+    assert first["id"].startswith("ho_") and len(first["customer_token"]) >= 40
+    assert first["status_url"] == f"/v1/handoffs/{first['id']}/status"
+    assert "Sarah" in first["customer_message"]
+    r2 = await post(client, body)
+    assert r2.status_code == 200
+    again = r2.json()
+    assert again["id"] == first["id"] and again["customer_token"] == first["customer_token"]
+    assert again["created"] is False
+    other_source = await post(client, {**body, "source": "email-bot"})
+    assert other_source.status_code == 201 and other_source.json()["id"] != first["id"]
+
+
+async def test_get_returns_record_customer_transcript_and_timeline(client: Any) -> None:
+    created = (await post(client, intake_body())).json()
+    r = await client.get(f"/v1/handoffs/{created['id']}")
+    assert r.status_code == 200
+    rec = r.json()
+    assert rec["customer"]["email"] == "sarah@techcompany.com"
+    assert [m["role"] for m in rec["transcript"]] == ["customer", "ai", "customer"]
+    assert rec["transcript"][1]["confidence"] == 0.71
+    assert [e["kind"] for e in rec["timeline"]] == ["created"]
+    assert rec["timeline"][0]["actor"] == "system"
+    assert rec["reasons"] and rec["why"] and rec["rules_version"]
+    assert rec["position"] == 1
+
+
+async def test_lifecycle_through_the_api_writes_the_timeline(client: Any) -> None:
+    hid = (await post(client, intake_body())).json()["id"]
+
+    async def act(action: str, **body: Any) -> Any:
+        return await client.post(f"/v1/handoffs/{hid}/{action}", json=body)
+
+    assert (await act("claim", agent_id="U0EMMA")).json()["claimed_by"] == "U0EMMA"
+    assert (await act("notes", agent_id="U0EMMA", text="asked for the site URL")).status_code == 201
+    r = await act("transfer", agent_id="U0EMMA", to_queue="billing", note="it is a billing question")
+    assert r.json()["queue"] == "billing" and r.json()["status"] == "queued"
+    assert (await act("claim", agent_id="U0RAJ")).status_code == 200
+    r = await act("escalate", agent_id="U0RAJ", summary="refund > $500 needs L2", steps_taken=["checked invoice"],
+                  warm=True)
+    assert r.json()["tier"] == "L2" and r.json()["status"] == "queued"
+    assert (await act("claim", agent_id="U0LEE")).status_code == 200
+    assert (await act("pending", agent_id="U0LEE", reason="asked for invoice number")).json()["status"] == \
+        "pending_customer"
+    assert (await act("resume", agent_id="U0LEE")).json()["status"] == "claimed"
+    r = await act("resolve", agent_id="U0LEE", note="refunded", outcome="resolved", kb_gap=True)
+    assert r.json()["status"] == "resolved"
+    assert (await act("reopen", reason="customer wrote back")).json()["reopen_count"] == 1
+    timeline = (await client.get(f"/v1/handoffs/{hid}")).json()["timeline"]
+    assert [e["kind"] for e in timeline] == ["created", "claimed", "note_added", "transferred", "claimed",
+                                             "escalated", "claimed", "pending_customer", "resumed", "resolved",
+                                             "reopened"]
+    escalated = timeline[5]
+    assert escalated["actor"] == "agent:U0RAJ" and escalated["source"] == "api"
+    assert escalated["data"]["steps_taken"] == ["checked invoice"] and escalated["data"]["to_tier"] == "L2"
+    agents = {a["id"] for a in (await client.get("/v1/agents")).json()}
+    assert {"U0EMMA", "U0RAJ", "U0LEE"} <= agents  # seen for the first time → registered
+
+
+async def test_illegal_transitions_are_409_with_a_reason(client: Any) -> None:
+    hid = (await post(client, intake_body())).json()["id"]
+    r = await client.post(f"/v1/handoffs/{hid}/resolve", json={"agent_id": "a"})
+    assert r.status_code == 409 and r.json()["error"] == "illegal_transition"
+    assert "queued" in r.json()["message"]
+    await client.post(f"/v1/handoffs/{hid}/claim", json={"agent_id": "a"})
+    r = await client.post(f"/v1/handoffs/{hid}/claim", json={"agent_id": "b"})
+    assert r.status_code == 409 and r.json()["error"] == "already_claimed" and r.json()["details"]["claimed_by"] == "a"
+    r = await client.post(f"/v1/handoffs/{hid}/release", json={"agent_id": "b"})
+    assert r.status_code == 409 and r.json()["error"] == "not_holder"
+    r = await client.post(f"/v1/handoffs/{hid}/transfer", json={"agent_id": "a", "to_queue": "nowhere"})
+    assert r.status_code == 422 and "unknown queue" in r.json()["message"]
+
+
+async def test_not_found_and_auth(client: Any) -> None:
+    assert (await client.get("/v1/handoffs/ho_missing")).status_code == 404
+    r = await client.post("/v1/handoffs/ho_missing/claim", json={"agent_id": "a"})
+    assert r.status_code == 404 and r.json()["error"] == "not_found"
+    for headers in ({"Authorization": ""}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic abc"}):
+        r = await client.post("/v1/handoffs", json=intake_body(), headers=headers)
+        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    assert (await client.get("/healthz", headers={"Authorization": ""})).status_code == 200
+
+
+@pytest.mark.parametrize(("raw", "needle"), [
+    (b"{not json", "JSON"),
+    (b"[]", "valid dictionary"),
+    (json.dumps({"customer": {}}).encode(), "conversation_id"),
+    (json.dumps(intake_body(customer={"email": "nope"})).encode(), "customer.email"),
+])
+async def test_bad_input_is_422_and_names_the_field(client: Any, raw: bytes, needle: str) -> None:
+    r = await client.post("/v1/handoffs", content=raw, headers={"Content-Type": "application/json"})
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["error"] == "validation_error" and body["errors"]
+    assert needle.lower() in json.dumps(body).lower()
+    listing = (await client.get("/v1/handoffs")).json()
+    assert listing["items"] == []  # nothing half-written
+
+
+async def test_size_limits_are_413(client: Any) -> None:
+    many = intake_body(transcript=[{"role": "customer", "text": "hello"}] * 501)
+    r = await post(client, many)
+    assert r.status_code == 413 and "501 messages" in r.json()["message"]
+    long = intake_body(transcript=[{"role": "customer", "text": "x" * 10_001}])
+    r = await post(client, long)
+    assert r.status_code == 413 and r.json()["details"]["field"] == "transcript.0.text"
+    huge = json.dumps(intake_body(ai={"summary": "y" * 4000, "entities": {"blob": "z" * (1024 * 1024)}})).encode()
+    r = await client.post("/v1/handoffs", content=huge, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"] == "payload_too_large"
+    assert (await client.get("/v1/handoffs")).json()["items"] == []
+
+
+async def test_list_filters_and_pages(client: Any) -> None:
+    ids = [(await post(client, intake_body())).json()["id"] for _ in range(5)]
+    await client.post(f"/v1/handoffs/{ids[0]}/claim", json={"agent_id": "a"})
+    page1 = (await client.get("/v1/handoffs", params={"limit": 2})).json()
+    assert [h["id"] for h in page1["items"]] == ids[::-1][:2] and page1["next_cursor"]
+    page2 = (await client.get("/v1/handoffs", params={"limit": 2, "cursor": page1["next_cursor"]})).json()
+    page3 = (await client.get("/v1/handoffs", params={"limit": 2, "cursor": page2["next_cursor"]})).json()
+    assert [h["id"] for h in page2["items"] + page3["items"]] == ids[::-1][2:] and page3["next_cursor"] is None
+    queued = (await client.get("/v1/handoffs", params={"status": "queued"})).json()["items"]
+    assert {h["id"] for h in queued} == set(ids[1:])
+    assert (await client.get("/v1/handoffs", params={"status": "bogus"})).status_code == 422
+
+
+async def test_positions_follow_priority_then_age(client: Any) -> None:
+    low = (await post(client, intake_body(ai={"intent": "sales", "confidence": 0.95, "kb_hits": 3},
+                                          transcript=[{"role": "customer", "text": "What plans do you have?"}],
+                                          customer={"plan": "free", "account_value": 0}))).json()
+    crit = (await post(client, intake_body(ai={"intent": "sales", "confidence": 0.1},
+                                           transcript=[{"role": "customer",
+                                                        "text": "Our account was hacked, fraud charges!"}],
+                                           customer={"plan": "enterprise", "account_value": 90000}))).json()
+    if low["queue"] == crit["queue"]:
+        assert crit["position"] == 1
+        again = (await client.get(f"/v1/handoffs/{low['id']}")).json()
+        assert again["position"] == 2
+
+
+async def test_agents_can_be_changed_at_runtime(client: Any) -> None:
+    r = await client.put("/v1/agents/U0EMMA", json={"display_name": "Emma", "skills": ["technical", "wordpress"],
+                                                    "status": "away", "capacity": 4})
+    assert r.status_code == 200 and r.json()["status"] == "away" and r.json()["skills"] == ["technical", "wordpress"]
+    r = await client.put("/v1/agents/U0EMMA", json={"status": "available"})
+    assert r.json()["status"] == "available" and r.json()["capacity"] == 4
+    assert (await client.put("/v1/agents/U0EMMA", json={"status": "sleeping"})).status_code == 422
+
+
+async def test_readyz_reports_database_and_migrations(client: Any) -> None:
+    r = await client.get("/readyz")
+    assert r.status_code == 200 and r.json() == {"status": "ready", "database": "ok", "migrations": "current"}

@@ -1,0 +1,48 @@
+"""The intake contract validates shapes and values; size limits are separate (413, not 422)."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from handoff.contract import HandoffIn, check_limits
+from handoff.errors import PayloadTooLarge
+from tests.support.factories import intake_body
+
+
+def test_architecture_example_parses() -> None:
+    body = HandoffIn.model_validate({**intake_body(), "trigger": {"reason": "low_confidence", "detail": "0.52"},
+                                     "technical": {"browser": "Chrome 120", "os": "macOS", "errors": ["x"],
+                                                   "screen": "1440x900"},
+                                     "callback_url": "https://widget.example.com/hooks/baton"})
+    assert body.customer.email == "sarah@techcompany.com"
+    assert body.technical is not None and body.technical.model_extra == {"screen": "1440x900"}
+
+
+@pytest.mark.parametrize(("patch", "where"), [
+    ({"conversation_id": ""}, "conversation_id"),
+    ({"customer": {"email": "not-an-email"}}, "customer.email"),
+    ({"customer": {"account_value": -1}}, "customer.account_value"),
+    ({"customer": {"timezone": "Mars/Olympus"}}, "customer.timezone"),
+    ({"customer": {"acount_value": 3}}, "customer.acount_value"),
+    ({"transcript": [{"role": "robot", "text": "hi"}]}, "transcript.0.role"),
+    ({"transcript": [{"role": "ai", "text": "hi", "confidence": 1.5}]}, "transcript.0.confidence"),
+    ({"ai": {"confidence": "high"}}, "ai.confidence"),
+    ({"trigger": {"reason": "DROP TABLE"}}, "trigger.reason"),
+    ({"callback_url": "javascript:alert(1)"}, "callback_url"),
+])
+def test_bad_fields_are_named(patch: dict[str, object], where: str) -> None:
+    with pytest.raises(ValidationError) as exc:
+        HandoffIn.model_validate(intake_body(**patch))
+    locs = {".".join(str(p) for p in e["loc"]) for e in exc.value.errors()}
+    assert where in locs
+
+
+def test_limits_answer_413_with_the_field() -> None:
+    body = HandoffIn.model_validate(intake_body(transcript=[{"role": "customer", "text": "x" * 11}] * 3))
+    check_limits(body, max_messages=3, max_message_chars=11)
+    with pytest.raises(PayloadTooLarge, match="3 messages; the limit is 2"):
+        check_limits(body, max_messages=2, max_message_chars=11)
+    with pytest.raises(PayloadTooLarge) as exc:
+        check_limits(body, max_messages=3, max_message_chars=10)
+    assert exc.value.details["field"] == "transcript.0.text"
