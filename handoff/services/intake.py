@@ -18,12 +18,21 @@ from handoff.services.common import Deps
 _RECENT = timedelta(days=30)
 
 
+class _SlaTargets(Protocol):
+    @property
+    def sla_minutes(self) -> Mapping[Priority, float]: ...
+
+
 class Decider(Protocol):
-    version: str
+    """The escalation rules (:class:`handoff.decide.RuleEngine`)."""
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def rules(self) -> _SlaTargets: ...
 
     def evaluate(self, conv: ConversationIn, ctx: DecisionContext, trigger: TriggerIn | None = None) -> Decision: ...
-
-    def sla_minutes(self, priority: Priority) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +139,6 @@ class Intake:
             rules_version=d.rules_version, summary=body.ai.summary, locale=body.customer.locale,
             callback_url=body.callback_url, customer_token=new_token(),
             suggested_agent_id=d.suggested_agent_id,
-            sla_due_at=now + timedelta(minutes=self.decider.sla_minutes(d.priority)),
+            sla_due_at=now + timedelta(minutes=self.decider.rules.sla_minutes[d.priority]),
             created_at=now, updated_at=now,
         )

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, select, update
+from sqlalchemy import and_, case, exists, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
@@ -22,6 +22,9 @@ from handoff.store import tables as t
 
 _o = t.outbox.c
 _LIVE = (OutboxStatus.PENDING.value, OutboxStatus.DELIVERING.value)
+# Inline literals, not bind parameters: the partial indexes on live items are only usable when the planner
+# can see that the query asks for live items (prepared statements with generic plans cannot).
+_LIVE_LITERALS = [literal_column("'pending'"), literal_column("'delivering'")]
 
 
 def _item(r: Mapping[str, Any]) -> OutboxItem:
@@ -53,11 +56,13 @@ class SqlOutbox:
             return []
         earlier = aliased(t.outbox)
         e = earlier.c
-        blocked = exists().where(e.status.in_(_LIVE), e.handoff_id == _o.handoff_id, e.destination == _o.destination,
-                                 e.id < _o.id)
+        # OFFSET 0 keeps this a correlated probe of the lane index per candidate, whatever the planner's
+        # statistics say (as an anti-join on a fresh, unanalysed table it degrades to O(n²)).
+        blocked = exists(select(e.id).where(e.status.in_(_LIVE_LITERALS), e.handoff_id == _o.handoff_id,
+                                            e.destination == _o.destination, e.id < _o.id).offset(0))
         due = ((_o.status == OutboxStatus.PENDING.value) & (_o.next_attempt_at <= now)) | (
             (_o.status == OutboxStatus.DELIVERING.value) & (_o.lease_until < now))
-        heads_q = (select(_o.id).where(_o.status.in_(_LIVE), _o.destination.in_(destinations), due, ~blocked)
+        heads_q = (select(_o.id).where(_o.status.in_(_LIVE_LITERALS), _o.destination.in_(destinations), due, ~blocked)
                    .order_by(_o.id).limit(limit).with_for_update(skip_locked=True))
         head_ids = list((await self.conn.execute(heads_q)).scalars())
         if not head_ids:
@@ -144,7 +149,7 @@ class SqlOutbox:
 
     async def oldest_pending_age(self, now: datetime) -> float | None:
         oldest = (await self.conn.execute(
-            select(func.min(_o.created_at)).where(_o.status.in_(_LIVE)))).scalar_one_or_none()
+            select(func.min(_o.created_at)).where(_o.status.in_(_LIVE_LITERALS)))).scalar_one_or_none()
         if oldest is None:
             return None
         return (now - oldest).total_seconds()

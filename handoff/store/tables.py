@@ -183,9 +183,8 @@ class EventRow(Base):
 class OutboxRow(Base):
     __tablename__ = "outbox"
     __table_args__ = (
-        # Only live items are ever scanned for work; delivered ones pile up behind a partial index.
-        Index("ix_outbox_live", "id", postgresql_where=text("status IN ('pending', 'delivering')"),
-              sqlite_where=text("status IN ('pending', 'delivering')")),
+        # Work is found through (status, id); the lane check through a partial index of live items only, so
+        # delivered items piling up cost nothing (and an id-only index would tempt the planner into O(n²)).
         Index("ix_outbox_lane", "handoff_id", "destination", "id",
               postgresql_where=text("status IN ('pending', 'delivering')"),
               sqlite_where=text("status IN ('pending', 'delivering')")),

@@ -69,12 +69,12 @@ async def test_lanes_keep_order_across_many_events(runtime: Any) -> None:
 
 
 async def test_failures_back_off_keep_order_and_then_deliver(runtime: Any) -> None:
-    clock = FakeClock()
-    deps = replace(runtime.deps, clock=clock)
     rec = recorder_of(runtime)
-    d = Dispatcher(deps, [rec], policy=RetryPolicy(base_seconds=2, cap_seconds=60, max_attempts=5))
     hid = await new_handoff(runtime)
     await runtime.actions.claim(hid, "emma", Surface.API)
+    clock = FakeClock()
+    d = Dispatcher(replace(runtime.deps, clock=clock), [rec],
+                   policy=RetryPolicy(base_seconds=2, cap_seconds=60, max_attempts=5))
     rec.failures = [RuntimeError("slack timed out")]
     assert await d.drain_once() == 2  # head fails, the claim behind it is released untouched
     assert rec.order == []
@@ -92,10 +92,10 @@ async def test_failures_back_off_keep_order_and_then_deliver(runtime: Any) -> No
 
 
 async def test_retry_after_is_honoured(runtime: Any) -> None:
-    clock = FakeClock()
     rec = recorder_of(runtime)
-    d = Dispatcher(replace(runtime.deps, clock=clock), [rec])
     await new_handoff(runtime)
+    clock = FakeClock()
+    d = Dispatcher(replace(runtime.deps, clock=clock), [rec])
     rec.failures = [RetryLater("429 from Slack", retry_after=30)]
     await d.drain_once()
     async with runtime.deps.uow(read_only=True) as uow:
@@ -120,11 +120,11 @@ async def test_destination_wide_pause_holds_every_lane(runtime: Any) -> None:
 
 
 async def test_dead_letter_after_max_attempts_and_retry_from_cli(runtime: Any) -> None:
-    clock = FakeClock()
     rec = recorder_of(runtime)
+    await new_handoff(runtime)
+    clock = FakeClock()
     d = Dispatcher(replace(runtime.deps, clock=clock), [rec],
                    policy=RetryPolicy(base_seconds=1, cap_seconds=1, max_attempts=3))
-    await new_handoff(runtime)
     rec.failures = [RuntimeError("down")] * 3
     for _ in range(3):
         await d.drain_once()
@@ -151,10 +151,10 @@ async def test_permanent_failure_is_dead_at_once_and_the_lane_moves_on(runtime: 
 
 
 async def test_expired_lease_of_a_dead_dispatcher_is_taken_over(runtime: Any) -> None:
-    clock = FakeClock()
     rec = recorder_of(runtime)
     for _ in range(3):
         await new_handoff(runtime)
+    clock = FakeClock()
     async with runtime.deps.uow() as uow:  # a dispatcher that leases and then dies
         leased = await uow.outbox.claim(worker="crashed", destinations=["recorder"], limit=10, lane_limit=10,
                                         lease_seconds=60, now=clock.now())

@@ -74,7 +74,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_lane', ['handoff_id', 'destination', 'id'], unique=False, postgresql_where=sa.text("status IN ('pending', 'delivering')"), sqlite_where=sa.text("status IN ('pending', 'delivering')"))
-        batch_op.create_index('ix_outbox_live', ['id'], unique=False, postgresql_where=sa.text("status IN ('pending', 'delivering')"), sqlite_where=sa.text("status IN ('pending', 'delivering')"))
         batch_op.create_index('ix_outbox_status', ['status', 'id'], unique=False)
 
     op.create_table('queues',
@@ -197,7 +196,6 @@ def downgrade() -> None:
     op.drop_table('queues')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_status')
-        batch_op.drop_index('ix_outbox_live', postgresql_where=sa.text("status IN ('pending', 'delivering')"), sqlite_where=sa.text("status IN ('pending', 'delivering')"))
         batch_op.drop_index('ix_outbox_lane', postgresql_where=sa.text("status IN ('pending', 'delivering')"), sqlite_where=sa.text("status IN ('pending', 'delivering')"))
 
     op.drop_table('outbox')
