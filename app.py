@@ -44,6 +44,7 @@ class Runtime:
     actions: Any
     queries: Any
     dispatcher: Any
+    conversation: Any
     destinations: list[Any] = field(default_factory=list)
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
@@ -72,6 +73,7 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
     from handoff.outbox import OutboxRouting
     from handoff.services.agent_actions import AgentActions
     from handoff.services.common import Deps
+    from handoff.services.conversation import Conversation
     from handoff.services.dispatcher import Dispatcher
     from handoff.services.intake import Intake
     from handoff.services.queries import Queries
@@ -108,7 +110,7 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
     holder["dispatcher"] = dispatcher
     return Runtime(settings=settings, config=config, engine=engine, deps=deps, engine_rules=rule_engine,
                    intake=Intake(deps, rule_engine), actions=AgentActions(deps), queries=Queries(deps),
-                   dispatcher=dispatcher, destinations=destinations)
+                   dispatcher=dispatcher, conversation=Conversation(deps), destinations=destinations)
 
 
 async def sync_agents(rt: Runtime) -> None:
@@ -125,7 +127,8 @@ def create_app(rt: Runtime, *, run_dispatcher: bool = True) -> Any:
     from bot.web.api import WebContext, create_api
     from templates import Renderer
 
-    ctx = WebContext(intake=rt.intake, actions=rt.actions, queries=rt.queries, api_keys=rt.settings.api_keys,
+    ctx = WebContext(intake=rt.intake, actions=rt.actions, queries=rt.queries, conversation=rt.conversation,
+                     api_keys=rt.settings.api_keys,
                      renderer=Renderer(), readiness=rt.readiness, max_body_bytes=rt.config.limits.max_body_bytes,
                      queue_labels={k: (q.display_name or k) for k, q in rt.config.queues.items()})
     api = create_api(ctx)

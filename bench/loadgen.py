@@ -25,7 +25,7 @@ class Result:
 
     def pct(self, p: float) -> float:
         xs = sorted(self.latencies)
-        return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] * 1000 if xs else float("nan")
+        return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))] * 1000 if xs else float("nan")
 
     def summary(self) -> str:
         return (f"{self.rate:8.0f} req/s  p50 {self.pct(50):6.1f} ms  p99 {self.pct(99):6.1f} ms  "

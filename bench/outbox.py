@@ -46,7 +46,7 @@ async def _seed(url: str, items: int, per_lane: int) -> None:
     await engine.dispose()
 
 
-def _worker(url: str, start_at: float, out: "mp.Queue[int]") -> None:
+def _worker(url: str, start_at: float, out: mp.Queue[int]) -> None:
     from handoff.config import BatonConfig
     from handoff.outbox import OutboxRouting
     from handoff.services.common import Deps

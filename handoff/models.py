@@ -96,6 +96,8 @@ class EventKind(StrEnum):
     REOPENED = "reopened"
     CLOSED = "closed"
     NOTE_ADDED = "note_added"
+    AGENT_MESSAGE = "agent_message"
+    CUSTOMER_MESSAGE = "customer_message"
 
 
 @dataclass(frozen=True, slots=True)

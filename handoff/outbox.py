@@ -131,9 +131,9 @@ class RetryPolicy:
     def delay(self, attempts: int, retry_after: float | None = None) -> float:
         """Seconds to wait before attempt ``attempts + 1``."""
         if retry_after is not None:
-            return max(0.0, retry_after) + self.rng.uniform(0, min(1.0, self.base_seconds))
+            return max(0.0, retry_after) + float(self.rng.uniform(0, min(1.0, self.base_seconds)))
         ceiling = min(self.cap_seconds, self.base_seconds * (2 ** max(0, attempts - 1)))
-        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+        return float(ceiling / 2 + self.rng.uniform(0, ceiling / 2))
 
     def exhausted(self, attempts: int) -> bool:
         return attempts >= self.max_attempts

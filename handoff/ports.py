@@ -30,6 +30,7 @@ class TranscriptLine:
     ts: datetime | None
     confidence: float | None
     seq: int
+    author: str | None = None
 
 
 class HandoffRepository(Protocol):
@@ -55,7 +56,22 @@ class HandoffRepository(Protocol):
         """1-based place in its queue among queued handoffs (priority first, then age); 0 when not queued."""
         ...
 
+    async def set_routing(self, handoff_id: str, routing: Sequence[Mapping[str, Any]]) -> None:
+        """Store the ranked agents behind the routing decision (for cards and the API)."""
+        ...
+
     async def transcript(self, handoff_id: str) -> Sequence[TranscriptLine]: ...
+
+    async def lock(self, handoff_id: str) -> Handoff | None:
+        """Read the handoff and hold its row until commit (serializes appends to its conversation)."""
+        ...
+
+    async def append_message(self, handoff_id: str, *, role: str, text: str, at: datetime,
+                             author: str | None) -> int:
+        """Add a customer↔agent message after the transcript; returns its ``seq``."""
+        ...
+
+    async def messages_after(self, handoff_id: str, after_seq: int, limit: int = 200) -> Sequence[TranscriptLine]: ...
 
     async def count_recent_for_customer(self, customer_id: str, since: datetime, exclude: str | None) -> int: ...
 
@@ -82,6 +98,32 @@ class AgentRepository(Protocol):
     async def open_counts(self) -> Mapping[str, int]:
         """Open handoffs held per agent id."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalRef:
+    """Where a handoff lives in another system: a Slack message, a Teams activity, a CRM case."""
+
+    handoff_id: str
+    system: str
+    kind: str
+    external_id: str
+    data: Mapping[str, Any]
+
+
+class ExternalRefRepository(Protocol):
+    async def get(self, handoff_id: str, system: str, kind: str) -> ExternalRef | None: ...
+
+    async def put(self, handoff_id: str, system: str, kind: str, external_id: str, data: Mapping[str, Any],
+                  now: datetime) -> None:
+        """Create or replace the reference (idempotent: a replay writes the same row)."""
+        ...
+
+    async def find(self, system: str, kind: str, external_id: str) -> ExternalRef | None:
+        """The handoff behind an outside id (a Slack thread ts, a Salesforce Case id)."""
+        ...
+
+    async def for_handoff(self, handoff_id: str) -> Sequence[ExternalRef]: ...
 
 
 class EventRepository(Protocol):
@@ -123,6 +165,7 @@ class UnitOfWork(Protocol):
     agents: AgentRepository
     events: EventRepository
     outbox: OutboxRepository
+    refs: ExternalRefRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -130,6 +173,8 @@ class UnitOfWork(Protocol):
                         tb: TracebackType | None) -> None: ...
 
     def record(self, event: Event) -> None: ...
+
+    async def rollback(self) -> None: ...
 
     async def commit(self) -> list[int]:
         """Commit; returns the ids given to the recorded events."""

@@ -142,7 +142,8 @@ async def client(runtime: Any) -> AsyncIterator[Any]:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         callspec = getattr(item, "callspec", None)
-        if callspec and callspec.params.get("db_url") == "postgresql" or "pg_url" in getattr(item, "fixturenames", ()):
+        on_pg = callspec is not None and callspec.params.get("db_url") == "postgresql"
+        if on_pg or "pg_url" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.postgres)
 
 

@@ -27,6 +27,7 @@ from bot.web.schemas import (
     NoteBody,
     ReasonBody,
     ReleaseBody,
+    ReplyOut,
     ResolveBody,
     TransferBody,
 )
@@ -34,6 +35,7 @@ from handoff.contract import ConversationIn, HandoffIn
 from handoff.errors import Unauthorized
 from handoff.models import Actor, Agent, AgentStatus, Decision, Event, Handoff, Status, Surface, Tier
 from handoff.services.agent_actions import AgentActions
+from handoff.services.conversation import Conversation
 from handoff.services.intake import Intake
 from handoff.services.queries import Queries
 from templates import Renderer
@@ -53,6 +55,7 @@ class WebContext:
     intake: Intake
     actions: AgentActions
     queries: Queries
+    conversation: Conversation
     api_keys: Sequence[str]
     renderer: Renderer
     readiness: Health
@@ -206,6 +209,12 @@ def create_api(ctx: WebContext) -> FastAPI:
     @v1.post("/handoffs/{handoff_id}/notes", status_code=201, response_model=EventOut, tags=["agent actions"])
     async def add_note(handoff_id: str, body: NoteBody) -> EventOut:
         return event_out(await ctx.actions.add_note(handoff_id, Actor.agent(body.agent_id), Surface.API, body.text))
+
+    @v1.post("/handoffs/{handoff_id}/replies", status_code=201, response_model=ReplyOut, tags=["agent actions"])
+    async def agent_reply(handoff_id: str, body: NoteBody) -> ReplyOut:
+        """An agent's message to the customer (kept internal unless the agent holds the claim)."""
+        out = await ctx.conversation.agent_reply(handoff_id, body.agent_id, body.text, Surface.API)
+        return ReplyOut(to_customer=out.to_customer, why_internal=out.why_internal, event=event_out(out.event))
 
     @v1.get("/agents", response_model=list[AgentOut], tags=["agents"])
     async def list_agents() -> list[AgentOut]:

@@ -131,6 +131,12 @@ class EventOut(BaseModel):
     data: dict[str, Any]
 
 
+class ReplyOut(BaseModel):
+    to_customer: bool
+    why_internal: str | None
+    event: EventOut
+
+
 class DetailOut(HandoffOut):
     customer: dict[str, Any] | None
     transcript: list[dict[str, Any]]

@@ -111,7 +111,7 @@ class AgentActions:
         async with self.deps.uow() as uow:
             now = self.deps.now()
             current = await uow.agents.ensure(agent_id, now)
-            fields = {k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()}
+            fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()}
             updated = await uow.agents.upsert(replace(current, **fields), now)
             await uow.commit()
         return updated

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from handoff.config import BatonConfig
@@ -21,7 +21,7 @@ class Deps:
 
     uow: Callable[..., UnitOfWork]
     config: BatonConfig
-    clock: SystemClock = SystemClock()
+    clock: SystemClock = field(default_factory=SystemClock)
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
+
+from sqlalchemy import RowMapping
 
 from handoff.models import (
     Actor,
@@ -23,7 +24,7 @@ from handoff.models import (
 )
 
 
-def handoff_from_row(r: Mapping[str, Any]) -> Handoff:
+def handoff_from_row(r: RowMapping) -> Handoff:
     return Handoff(
         id=r["id"], source=r["source"], conversation_id=r["conversation_id"], customer_id=r["customer_id"],
         status=Status(r["status"]), priority=Priority(r["priority"]), queue=r["queue"], topic=r["topic"],
@@ -52,7 +53,7 @@ def handoff_state(h: Handoff) -> dict[str, Any]:
     }
 
 
-def agent_from_row(r: Mapping[str, Any]) -> Agent:
+def agent_from_row(r: RowMapping) -> Agent:
     return Agent(
         id=r["id"], display_name=r["display_name"], tier=Tier(r["tier"]), skills=tuple(r["skills"] or ()),
         capacity=r["capacity"], status=AgentStatus(r["status"]), languages=tuple(r["languages"] or ()),
@@ -69,7 +70,7 @@ def agent_values(a: Agent) -> dict[str, Any]:
     }
 
 
-def customer_from_row(r: Mapping[str, Any]) -> Customer:
+def customer_from_row(r: RowMapping) -> Customer:
     return Customer(
         id=r["id"], email=r["email"], name=r["name"], company=r["company"], plan=r["plan"],
         account_value=r["account_value"], vip=r["vip"], locale=r["locale"], timezone=r["timezone"],
@@ -77,7 +78,7 @@ def customer_from_row(r: Mapping[str, Any]) -> Customer:
     )
 
 
-def event_from_row(r: Mapping[str, Any]) -> Event:
+def event_from_row(r: RowMapping) -> Event:
     return Event(
         id=r["id"], handoff_id=r["handoff_id"], kind=EventKind(r["kind"]),
         actor=Actor(ActorType(r["actor_type"]), r["actor_id"]), source=Surface(r["source"]), at=r["at"],

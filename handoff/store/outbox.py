@@ -13,9 +13,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal_column, select, update
+from sqlalchemy import RowMapping, and_, case, exists, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
 
 from handoff.outbox import OutboxItem, OutboxMessage, OutboxStatus
 from handoff.store import tables as t
@@ -24,10 +25,10 @@ _o = t.outbox.c
 _LIVE = (OutboxStatus.PENDING.value, OutboxStatus.DELIVERING.value)
 # Inline literals, not bind parameters: the partial indexes on live items are only usable when the planner
 # can see that the query asks for live items (prepared statements with generic plans cannot).
-_LIVE_LITERALS = [literal_column("'pending'"), literal_column("'delivering'")]
+_LIVE_LITERALS: list[ColumnElement[str]] = [literal_column("'pending'"), literal_column("'delivering'")]
 
 
-def _item(r: Mapping[str, Any]) -> OutboxItem:
+def _item(r: RowMapping) -> OutboxItem:
     return OutboxItem(
         id=r["id"], destination=r["destination"], kind=r["kind"], handoff_id=r["handoff_id"],
         payload=r["payload"] or {}, idempotency_key=r["idempotency_key"], attempts=r["attempts"],
@@ -152,4 +153,4 @@ class SqlOutbox:
             select(func.min(_o.created_at)).where(_o.status.in_(_LIVE_LITERALS)))).scalar_one_or_none()
         if oldest is None:
             return None
-        return (now - oldest).total_seconds()
+        return float((now - oldest).total_seconds())

@@ -16,7 +16,7 @@ from handoff.contract import CustomerIn, HandoffIn
 from handoff.errors import ConcurrentUpdate
 from handoff.ids import new_id
 from handoff.models import Agent, AgentStatus, Customer, Event, Handoff, Status
-from handoff.ports import Page, TranscriptLine
+from handoff.ports import ExternalRef, Page, TranscriptLine
 from handoff.store import tables as t
 from handoff.store.mapping import (
     agent_from_row,
@@ -117,9 +117,27 @@ class SqlHandoffs:
         return {name: int(n) for name, n in (await self.conn.execute(q)).all()}
 
     async def transcript(self, handoff_id: str) -> Sequence[TranscriptLine]:
+        return await self.messages_after(handoff_id, -1, limit=100_000)
+
+    async def messages_after(self, handoff_id: str, after_seq: int, limit: int = 200) -> Sequence[TranscriptLine]:
         m = t.messages.c
-        rows = (await self.conn.execute(select(t.messages).where(m.handoff_id == handoff_id).order_by(m.seq)))
-        return [TranscriptLine(role=r.role, text=r.text, ts=r.ts, confidence=r.confidence, seq=r.seq) for r in rows]
+        q = select(t.messages).where(m.handoff_id == handoff_id, m.seq > after_seq).order_by(m.seq).limit(limit)
+        return [TranscriptLine(role=r.role, text=r.text, ts=r.ts, confidence=r.confidence, seq=r.seq, author=r.author)
+                for r in await self.conn.execute(q)]
+
+    async def lock(self, handoff_id: str) -> Handoff | None:
+        q = select(t.handoffs).where(t.handoffs.c.id == handoff_id).with_for_update()
+        row = (await self.conn.execute(q)).mappings().first()
+        return handoff_from_row(row) if row else None
+
+    async def append_message(self, handoff_id: str, *, role: str, text: str, at: datetime,
+                             author: str | None) -> int:
+        m = t.messages.c
+        last = (await self.conn.execute(select(func.max(m.seq)).where(m.handoff_id == handoff_id))).scalar()
+        seq = (last if last is not None else -1) + 1
+        await self.conn.execute(t.messages.insert().values(handoff_id=handoff_id, seq=seq, role=role, text=text,
+                                                           ts=at, author=author))
+        return int(seq)
 
     async def count_recent_for_customer(self, customer_id: str, since: datetime, exclude: str | None) -> int:
         h = t.handoffs.c
@@ -216,3 +234,38 @@ class SqlEvents:
         e = t.events.c
         rows = (await self.conn.execute(select(t.events).where(e.handoff_id == handoff_id).order_by(e.id)))
         return [event_from_row(r) for r in rows.mappings()]
+
+
+class SqlExternalRefs:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    @staticmethod
+    def _ref(r: Any) -> ExternalRef:
+        return ExternalRef(handoff_id=r.handoff_id, system=r.system, kind=r.kind, external_id=r.external_id,
+                           data=r.data or {})
+
+    async def get(self, handoff_id: str, system: str, kind: str) -> ExternalRef | None:
+        x = t.external_refs.c
+        row = (await self.conn.execute(select(t.external_refs).where(
+            x.handoff_id == handoff_id, x.system == system, x.kind == kind))).first()
+        return self._ref(row) if row else None
+
+    async def put(self, handoff_id: str, system: str, kind: str, external_id: str, data: Mapping[str, Any],
+                  now: datetime) -> None:
+        values = {"external_id": external_id, "data": dict(data), "updated_at": now}
+        stmt = upsert_insert(self.conn, t.external_refs).values(handoff_id=handoff_id, system=system, kind=kind,
+                                                                created_at=now, **values)
+        await self.conn.execute(stmt.on_conflict_do_update(index_elements=["handoff_id", "system", "kind"],
+                                                           set_=values))
+
+    async def find(self, system: str, kind: str, external_id: str) -> ExternalRef | None:
+        x = t.external_refs.c
+        row = (await self.conn.execute(select(t.external_refs).where(
+            x.system == system, x.kind == kind, x.external_id == external_id).limit(1))).first()
+        return self._ref(row) if row else None
+
+    async def for_handoff(self, handoff_id: str) -> Sequence[ExternalRef]:
+        x = t.external_refs.c
+        rows = await self.conn.execute(select(t.external_refs).where(x.handoff_id == handoff_id).order_by(x.id))
+        return [self._ref(r) for r in rows]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -161,6 +162,7 @@ class MessageRow(Base):
     text: Mapped[str] = mapped_column(Text)
     ts: Mapped[datetime | None]
     confidence: Mapped[float | None] = mapped_column(Float)
+    author: Mapped[str | None] = mapped_column(String(200), doc="the agent id for agent messages")
 
 
 class EventRow(Base):
@@ -226,11 +228,11 @@ class ExternalRefRow(Base):
     updated_at: Mapped[datetime]
 
 
-customers = CustomerRow.__table__
-queues = QueueRow.__table__
-agents = AgentRow.__table__
-handoffs = HandoffRow.__table__
-messages = MessageRow.__table__
-events = EventRow.__table__
-outbox = OutboxRow.__table__
-external_refs = ExternalRefRow.__table__
+customers = cast(Table, CustomerRow.__table__)
+queues = cast(Table, QueueRow.__table__)
+agents = cast(Table, AgentRow.__table__)
+handoffs = cast(Table, HandoffRow.__table__)
+messages = cast(Table, MessageRow.__table__)
+events = cast(Table, EventRow.__table__)
+outbox = cast(Table, OutboxRow.__table__)
+external_refs = cast(Table, ExternalRefRow.__table__)

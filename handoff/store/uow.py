@@ -11,7 +11,7 @@ from handoff.models import Event
 from handoff.outbox import OutboxRouting
 from handoff.ports import Notifier
 from handoff.store.outbox import SqlOutbox
-from handoff.store.repositories import SqlAgents, SqlCustomers, SqlEvents, SqlHandoffs
+from handoff.store.repositories import SqlAgents, SqlCustomers, SqlEvents, SqlExternalRefs, SqlHandoffs
 
 
 class SqlUnitOfWork:
@@ -29,6 +29,7 @@ class SqlUnitOfWork:
     agents: SqlAgents
     events: SqlEvents
     outbox: SqlOutbox
+    refs: SqlExternalRefs
 
     def __init__(self, engine: AsyncEngine, routing: OutboxRouting, notifier: Notifier | None = None,
                  *, read_only: bool = False) -> None:
@@ -50,6 +51,7 @@ class SqlUnitOfWork:
         self.agents = SqlAgents(conn)
         self.events = SqlEvents(conn)
         self.outbox = SqlOutbox(conn)
+        self.refs = SqlExternalRefs(conn)
         self._pending = []
         return self
 

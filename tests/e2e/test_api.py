@@ -172,3 +172,27 @@ async def test_agents_can_be_changed_at_runtime(client: Any) -> None:
 async def test_readyz_reports_database_and_migrations(client: Any) -> None:
     r = await client.get("/readyz")
     assert r.status_code == 200 and r.json() == {"status": "ready", "database": "ok", "migrations": "current"}
+
+
+async def test_only_the_holder_speaks_to_the_customer(client: Any) -> None:
+    hid = (await post(client, intake_body())).json()["id"]
+
+    async def reply(agent: str, text: str) -> dict[str, Any]:
+        r = await client.post(f"/v1/handoffs/{hid}/replies", json={"agent_id": agent, "text": text})
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    early = await reply("emma", "Hi Sarah, looking now")
+    assert early["to_customer"] is False and "claim it" in early["why_internal"]
+    await client.post(f"/v1/handoffs/{hid}/claim", json={"agent_id": "emma"})
+    sent = await reply("emma", "Hi Sarah, I'm Emma from the technical team.")
+    assert sent["to_customer"] is True and sent["event"]["kind"] == "agent_message"
+    other = await reply("raj", "I think it's the CSP header")
+    assert other["to_customer"] is False and "emma" in other["why_internal"]
+    note = await reply("emma", "note: customer is on WP 6.3, CSP from a security plugin")
+    assert note["to_customer"] is False and note["event"]["data"]["text"].startswith("customer is on WP")
+    rec = (await client.get(f"/v1/handoffs/{hid}")).json()
+    agent_lines = [m for m in rec["transcript"] if m["role"] == "agent"]
+    assert [m["text"] for m in agent_lines] == ["Hi Sarah, I'm Emma from the technical team."]
+    assert [e["kind"] for e in rec["timeline"]] == ["created", "note_added", "claimed", "agent_message",
+                                                    "note_added", "note_added"]

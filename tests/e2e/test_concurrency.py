@@ -69,7 +69,7 @@ def test_200_concurrent_intakes_with_duplicates_leave_exactly_the_distinct_hando
 
 
 def test_50_concurrent_claims_have_one_winner_and_49_clean_409s(server: Any) -> None:
-    base, recorder = server
+    base, _ = server
     with _client(base) as c:
         hid = c.post("/v1/handoffs", json=intake_body()).json()["id"]
     barrier = threading.Barrier(50)

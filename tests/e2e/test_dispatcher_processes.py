@@ -61,7 +61,8 @@ def _wait(cond: Any, timeout: float, what: str) -> None:
 
 def _config(tmp_path: Path, lease: float) -> Path:
     p = tmp_path / "baton.yaml"
-    p.write_text(f"outbox:\n  batch_size: 25\n  lease_seconds: {lease}\n  poll_seconds: 0.1\n  log_destination: false\n")
+    p.write_text(f"outbox:\n  batch_size: 25\n  lease_seconds: {lease}\n  poll_seconds: 0.1\n"
+                 "  log_destination: false\n")
     return p
 
 

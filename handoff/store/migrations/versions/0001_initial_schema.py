@@ -171,6 +171,7 @@ def upgrade() -> None:
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('ts', sa.DateTime(timezone=True), nullable=True),
     sa.Column('confidence', sa.Float(), nullable=True),
+    sa.Column('author', sa.String(length=200), nullable=True),
     sa.ForeignKeyConstraint(['handoff_id'], ['handoffs.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('handoff_id', 'seq', name='uq_messages_seq')
