@@ -21,14 +21,41 @@ import logging
 import os
 import secrets
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 ROOT = Path(__file__).resolve().parent
 DEV_KEY_FILE = ROOT / ".baton-dev-key"
 log = logging.getLogger("baton")
+
+
+class Integration(Protocol):
+    """One optional edge (Slack, Teams, customer channel, a CRM), built from settings when configured.
+
+    It adds outbox destinations, may mount HTTP routes on the app, may run background work between
+    :meth:`start` and :meth:`stop`, and reports its health for ``/readyz``.
+    """
+
+    name: str
+    destinations: Sequence[Any]
+
+    def mount(self, app: Any) -> None: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def readiness(self) -> tuple[bool, str]: ...
+
+
+IntegrationFactory = Callable[[Any, "Runtime"], "Integration | None"]
+
+
+def default_integrations() -> list[IntegrationFactory]:
+    """The integrations this build knows; each returns None when its settings are absent."""
+    return []
 
 
 @dataclass
@@ -43,9 +70,11 @@ class Runtime:
     intake: Any
     actions: Any
     queries: Any
-    dispatcher: Any
     conversation: Any
+    routing: Any
+    dispatcher: Any = None
     destinations: list[Any] = field(default_factory=list)
+    integrations: list[Any] = field(default_factory=list)
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
         from sqlalchemy import text
@@ -63,12 +92,18 @@ class Runtime:
             log.warning("readiness check failed: %s", exc)
             details["database"] = f"unreachable: {type(exc).__name__}"
             return False, details
-        return details["migrations"] == "current", details
+        ok = details["migrations"] == "current"
+        for integ in self.integrations:
+            good, detail = integ.readiness()
+            details[integ.name] = detail
+            ok = ok and good
+        return ok, details
 
 
-def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bool | None = None) -> Runtime:
-    """Wire one process: database, rules, use cases, destinations, dispatcher."""
-    from handoff.config import load_config
+def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bool | None = None,
+          integrations: Sequence[IntegrationFactory] | None = None) -> Runtime:
+    """Wire one process: database, rules, use cases, integrations and their destinations, dispatcher."""
+    from handoff.config import ConfigError, load_config
     from handoff.decide import RuleEngine, Rules
     from handoff.outbox import OutboxRouting
     from handoff.services.agent_actions import AgentActions
@@ -85,16 +120,11 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
     rules = Rules.load(config.rules or ROOT / "config" / "rules.yaml")
     unknown = sorted(set(rules.topic_queues.values()) - set(config.queues))
     if unknown:
-        from handoff.config import ConfigError
-
         raise ConfigError(f"rules topic_queues name queues that BATON_CONFIG does not define: {', '.join(unknown)}")
     rule_engine = RuleEngine(rules)
     engine = create_engine(settings.database_url)
     destinations: list[Any] = []
-    if config.outbox.log_destination if with_log is None else with_log:
-        destinations.append(LogDestination())
-    destinations.extend(extra_destinations)
-    routing = OutboxRouting(tuple(destinations))
+    routing = OutboxRouting(destinations)  # filled below; read only when a unit of work commits
     holder: dict[str, Any] = {}
 
     class _Notify:
@@ -106,11 +136,23 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
         return SqlUnitOfWork(engine, routing, _Notify(), read_only=read_only)
 
     deps = Deps(uow=uow, config=config)
-    dispatcher = Dispatcher(deps, destinations)
-    holder["dispatcher"] = dispatcher
-    return Runtime(settings=settings, config=config, engine=engine, deps=deps, engine_rules=rule_engine,
-                   intake=Intake(deps, rule_engine), actions=AgentActions(deps), queries=Queries(deps),
-                   dispatcher=dispatcher, conversation=Conversation(deps), destinations=destinations)
+    rt = Runtime(settings=settings, config=config, engine=engine, deps=deps, engine_rules=rule_engine,
+                 intake=Intake(deps, rule_engine), actions=AgentActions(deps), queries=Queries(deps),
+                 conversation=Conversation(deps), routing=routing, destinations=destinations)
+    if config.outbox.log_destination if with_log is None else with_log:
+        destinations.append(LogDestination())
+    destinations.extend(extra_destinations)
+    for factory in default_integrations() if integrations is None else integrations:
+        integ = factory(settings, rt)
+        if integ is not None:
+            rt.integrations.append(integ)
+            destinations.extend(integ.destinations)
+    names = [d.name for d in destinations]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"two outbox destinations share a name: {names}")
+    rt.dispatcher = Dispatcher(deps, destinations)
+    holder["dispatcher"] = rt.dispatcher
+    return rt
 
 
 async def sync_agents(rt: Runtime) -> None:
@@ -132,10 +174,14 @@ def create_app(rt: Runtime, *, run_dispatcher: bool = True) -> Any:
                      renderer=Renderer(), readiness=rt.readiness, max_body_bytes=rt.config.limits.max_body_bytes,
                      queue_labels={k: (q.display_name or k) for k, q in rt.config.queues.items()})
     api = create_api(ctx)
+    for integ in rt.integrations:
+        integ.mount(api)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[None]:
         await sync_agents(rt)
+        for integ in rt.integrations:
+            await integ.start()
         stop = asyncio.Event()
         task = asyncio.create_task(rt.dispatcher.run(stop)) if run_dispatcher else None
         try:
@@ -145,6 +191,8 @@ def create_app(rt: Runtime, *, run_dispatcher: bool = True) -> Any:
             stop.set()
             if task is not None:
                 await task  # the batch in flight finishes; leased items not started are given back
+            for integ in reversed(rt.integrations):
+                await integ.stop()
             await rt.engine.dispose()
             log.info("stopped cleanly")
 

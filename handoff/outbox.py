@@ -102,7 +102,7 @@ def event_payload(event: Event, event_id: int | None) -> dict[str, Any]:
 class OutboxRouting:
     """Which destinations receive which events. Built once by the composition root."""
 
-    destinations: Sequence[Destination] = ()
+    destinations: Sequence[Destination] = field(default_factory=list)
 
     def messages_for(self, event: Event, event_id: int | None) -> list[OutboxMessage]:
         payload = event_payload(event, event_id)
