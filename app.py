@@ -239,6 +239,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         key = DEV_KEY_FILE.read_text().strip() if DEV_KEY_FILE.exists() else f"dev-{secrets.token_urlsafe(24)}"
         DEV_KEY_FILE.write_text(key + "\n")
         os.environ["BATON_API_KEYS"] = key
+        os.environ.setdefault("BATON_DEMO", "1")  # a dev run: let the demo page at / escalate without a key
         settings = _settings()
         print(f"  dev API key     {key}   (BATON_API_KEYS is not set; kept in {DEV_KEY_FILE.name} for `app.py demo`)")
     rt = _build_or_exit(settings)

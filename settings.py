@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     config_path: str | None = Field(None, alias="BATON_CONFIG")
     log_level: str = Field("INFO", alias="BATON_LOG_LEVEL")
     auto_migrate: bool | None = Field(None, alias="BATON_AUTO_MIGRATE")
+    demo: bool = Field(False, alias="BATON_DEMO", description="serve the demo page's same-origin intake endpoint")
 
     slack_bot_token: SecretStr | None = Field(None, alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")

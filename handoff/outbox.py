@@ -70,6 +70,13 @@ class PermanentFailure(Exception):
     """A delivery that can never succeed as it is (bad request, unknown channel): dead-lettered at once."""
 
 
+class NotAttempted(Exception):
+    """From :meth:`BatchDestination.deliver_batch`: this item was skipped (an earlier item of its lane failed).
+
+    The dispatcher gives it back without spending an attempt.
+    """
+
+
 class Destination(Protocol):
     """A port for one outbound channel (logging, Slack, Teams, customer webhook, a CRM).
 
@@ -82,6 +89,18 @@ class Destination(Protocol):
     def subscribes(self, event: Event) -> bool: ...
 
     async def deliver(self, item: OutboxItem) -> None: ...
+
+
+class BatchDestination(Destination, Protocol):
+    """A destination that delivers many items per call (CRM batch endpoints).
+
+    ``deliver_batch`` gets every leased item for this destination, lanes in order (an item follows the
+    earlier items of its lane), and returns one outcome per item, in the same order: ``None`` for delivered,
+    or the exception the item failed with (:class:`RetryLater`, :class:`PermanentFailure`, any other
+    exception = retry), or :class:`NotAttempted` for items after a failure in their lane.
+    """
+
+    async def deliver_batch(self, items: Sequence[OutboxItem]) -> Sequence[BaseException | None]: ...
 
 
 def event_payload(event: Event, event_id: int | None) -> dict[str, Any]:

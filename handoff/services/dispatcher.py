@@ -18,8 +18,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
-from handoff.outbox import Destination, OutboxItem, PermanentFailure, RetryLater, RetryPolicy
+from handoff.outbox import Destination, NotAttempted, OutboxItem, PermanentFailure, RetryLater, RetryPolicy
 from handoff.services.common import Deps
 
 log = logging.getLogger("baton.dispatcher")
@@ -81,13 +82,49 @@ class Dispatcher:
         if not items:
             return 0
         lanes: dict[object, list[OutboxItem]] = {}
+        batched: dict[str, list[OutboxItem]] = {}
         for item in items:
+            if hasattr(self.destinations[item.destination], "deliver_batch"):
+                batched.setdefault(item.destination, []).append(item)
+                continue
             key: object = (item.handoff_id, item.destination) if item.handoff_id else ("item", item.id)
             lanes.setdefault(key, []).append(item)
         outcome = _Outcome()
-        await asyncio.gather(*(self._deliver_lane(lane, outcome) for lane in lanes.values()))
+        await asyncio.gather(*(self._deliver_lane(lane, outcome) for lane in lanes.values()),
+                             *(self._deliver_batch(name, group, outcome) for name, group in batched.items()))
         await self._record(outcome)
         return len(items)
+
+    async def _deliver_batch(self, name: str, items: list[OutboxItem], out: _Outcome) -> None:
+        dest: Any = self.destinations[name]
+        if self._stopping:
+            out.release.extend(i.id for i in items)
+            return
+        try:
+            results = list(await dest.deliver_batch(items))
+            if len(results) != len(items):
+                raise RuntimeError(f"{name}.deliver_batch returned {len(results)} outcomes for {len(items)} items")
+        except Exception as exc:
+            log.exception("batch delivery to %s raised", name)
+            results = [exc] * len(items)
+        failed_lanes: set[object] = set()
+        for item, result in zip(items, results, strict=True):
+            lane = (item.handoff_id, item.destination) if item.handoff_id else ("item", item.id)
+            if lane in failed_lanes or isinstance(result, NotAttempted):
+                out.release.append(item.id)
+                continue
+            if result is None:
+                out.done.append(item.id)
+                continue
+            failed_lanes.add(lane)
+            if isinstance(result, PermanentFailure):
+                out.dead.append((item, f"permanent: {result}"))
+            elif isinstance(result, RetryLater):
+                self._fail(item, out, str(result) or "retry later", result.retry_after)
+                if result.scope == "destination" and result.retry_after:
+                    self._paused[name] = time.monotonic() + result.retry_after
+            else:
+                self._fail(item, out, f"{type(result).__name__}: {result}", None)
 
     async def _deliver_lane(self, lane: list[OutboxItem], out: _Outcome) -> None:
         async with self._sem:

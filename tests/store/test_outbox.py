@@ -212,3 +212,60 @@ async def test_backoff_policy_grows_caps_and_jitters() -> None:
     assert 30 <= p.delay(1, retry_after=30) <= 31
     assert p.exhausted(4) and not p.exhausted(3)
     assert timedelta(seconds=p.delay(2)) <= timedelta(seconds=2)
+
+
+class BatchRecorder:
+    """A batch destination: fails the items whose keys it is told to, like a 207 partial success."""
+
+    name = "batch"
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+        self.fail_kinds: set[str] = set()
+
+    def subscribes(self, event: Any) -> bool:
+        return True
+
+    async def deliver(self, item: Any) -> None:  # pragma: no cover - the dispatcher prefers deliver_batch
+        raise AssertionError("deliver_batch should be used")
+
+    async def deliver_batch(self, items: Any) -> list[BaseException | None]:
+        from handoff.outbox import NotAttempted
+
+        self.calls.append([f"{i.handoff_id}:{i.kind}" for i in items])
+        out: list[BaseException | None] = []
+        failed: set[str | None] = set()
+        for i in items:
+            if i.handoff_id in failed:
+                out.append(NotAttempted())
+            elif i.kind in self.fail_kinds:
+                failed.add(i.handoff_id)
+                out.append(RetryLater("429", retry_after=0))
+            else:
+                out.append(None)
+        return out
+
+
+async def test_batch_destinations_get_all_items_in_one_call_and_partial_failures_retry(db_url: str) -> None:
+    from app import build
+    from tests.conftest import make_settings
+
+    dest = BatchRecorder()
+    rt = build(make_settings(db_url), extra_destinations=[dest], with_log=False)
+    try:
+        ids = [await new_handoff(rt) for _ in range(3)]
+        for hid in ids:
+            await rt.actions.claim(hid, "emma", Surface.API)
+        dest.fail_kinds = {"claimed"}
+        clock = FakeClock()
+        d = Dispatcher(replace(rt.deps, clock=clock), [dest])
+        assert await d.drain_once() == 6
+        assert len(dest.calls) == 1 and len(dest.calls[0]) == 6  # one call for the whole batch
+        assert await statuses(rt) == {"done": 3, "pending": 3}
+        dest.fail_kinds = set()
+        clock.advance(2)
+        await drain(d)
+        assert await statuses(rt) == {"done": 6}
+        assert sorted(dest.calls[-1]) == sorted(f"{h}:claimed" for h in ids)
+    finally:
+        await rt.engine.dispose()
