@@ -76,6 +76,20 @@ class Runtime:
     destinations: list[Any] = field(default_factory=list)
     integrations: list[Any] = field(default_factory=list)
 
+    def rules_path(self) -> Path:
+        return Path(self.config.rules) if self.config.rules else ROOT / "config" / "rules.yaml"
+
+    def reload_rules(self) -> str:
+        """Re-read the rules file. An invalid file raises RulesError and the running rules stay in force."""
+        from handoff.decide import RuleEngine, Rules
+
+        rules = Rules.load(self.rules_path())
+        _check_rule_queues(rules, self.config)
+        self.engine_rules = RuleEngine(rules)
+        self.intake.decider = self.engine_rules
+        log.info("rules reloaded: version %s", rules.version)
+        return str(rules.version)
+
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
         from sqlalchemy import text
 
@@ -100,6 +114,14 @@ class Runtime:
         return ok, details
 
 
+def _check_rule_queues(rules: Any, config: Any) -> None:
+    from handoff.config import ConfigError
+
+    unknown = sorted(set(rules.topic_queues.values()) - set(config.queues))
+    if unknown:
+        raise ConfigError(f"rules topic_queues name queues that BATON_CONFIG does not define: {', '.join(unknown)}")
+
+
 def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bool | None = None,
           integrations: Sequence[IntegrationFactory] | None = None) -> Runtime:
     """Wire one process: database, rules, use cases, integrations and their destinations, dispatcher."""
@@ -118,9 +140,7 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
 
     config = load_config(settings.config_path)
     rules = Rules.load(config.rules or ROOT / "config" / "rules.yaml")
-    unknown = sorted(set(rules.topic_queues.values()) - set(config.queues))
-    if unknown:
-        raise ConfigError(f"rules topic_queues name queues that BATON_CONFIG does not define: {', '.join(unknown)}")
+    _check_rule_queues(rules, config)
     rule_engine = RuleEngine(rules)
     engine = create_engine(settings.database_url)
     destinations: list[Any] = []
@@ -172,7 +192,8 @@ def create_app(rt: Runtime, *, run_dispatcher: bool = True) -> Any:
     ctx = WebContext(intake=rt.intake, actions=rt.actions, queries=rt.queries, conversation=rt.conversation,
                      api_keys=rt.settings.api_keys,
                      renderer=Renderer(), readiness=rt.readiness, max_body_bytes=rt.config.limits.max_body_bytes,
-                     queue_labels={k: (q.display_name or k) for k, q in rt.config.queues.items()})
+                     queue_labels={k: (q.display_name or k) for k, q in rt.config.queues.items()},
+                     reload_rules=rt.reload_rules)
     api = create_api(ctx)
     for integ in rt.integrations:
         integ.mount(api)

@@ -33,6 +33,14 @@ class TranscriptLine:
     author: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class AgentPerformance:
+    handled: int
+    median_first_response_s: float | None
+    resolution_rate: float | None
+    csat: float | None = None
+
+
 class HandoffRepository(Protocol):
     async def get(self, handoff_id: str) -> Handoff | None: ...
 
@@ -97,6 +105,14 @@ class AgentRepository(Protocol):
 
     async def open_counts(self) -> Mapping[str, int]:
         """Open handoffs held per agent id."""
+        ...
+
+    async def performance(self, since: datetime) -> Mapping[str, AgentPerformance]:
+        """Per agent, over handoffs they claimed since ``since``: response times and resolution rate."""
+        ...
+
+    async def successes_with(self, customer_id: str) -> Mapping[str, int]:
+        """Per agent, earlier handoffs of this customer they resolved."""
         ...
 
 

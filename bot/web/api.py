@@ -62,6 +62,7 @@ class WebContext:
     max_body_bytes: int = 1024 * 1024
     estimate_wait: WaitEstimator = _no_estimate
     queue_labels: dict[str, str] = field(default_factory=dict)
+    reload_rules: Callable[[], str] | None = None
 
 
 def handoff_out(h: Handoff, position: int | None = None) -> HandoffOut:
@@ -228,6 +229,20 @@ def create_api(ctx: WebContext) -> FastAPI:
         if "tier" in changes:
             changes["tier"] = Tier(changes["tier"])
         return agent_out(await ctx.actions.update_agent(agent_id, changes))
+
+    @v1.post("/admin/rules/reload", tags=["admin"])
+    async def reload_rules() -> JSONResponse:
+        """Re-read the rules file; an invalid file is refused (422, each problem named) and the old rules stay."""
+        from handoff.config import ConfigError
+        from handoff.decide import RulesError
+
+        if ctx.reload_rules is None:
+            return JSONResponse(errors.error_body("not_available", "rules reload is not wired"), status_code=404)
+        try:
+            version = ctx.reload_rules()
+        except (RulesError, ConfigError) as exc:
+            return JSONResponse(errors.error_body("invalid_rules", str(exc)), status_code=422)
+        return JSONResponse({"status": "reloaded", "rules_version": version})
 
     app.include_router(v1)
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from handoff import lifecycle
 from handoff.contract import ConversationIn, HandoffIn, TriggerIn, check_limits
 from handoff.decide import AgentSnapshot, DecisionContext
 from handoff.ids import new_id, new_token
 from handoff.models import Actor, Agent, Decision, Event, EventKind, Handoff, Priority, Status, Surface, Tier
-from handoff.ports import UnitOfWork
+from handoff.ports import AgentPerformance, UnitOfWork
 from handoff.services.common import Deps
 
 _RECENT = timedelta(days=30)
@@ -44,21 +45,30 @@ class IntakeResult:
 
 
 class _AgentCache:
-    """Agents and their load change slowly compared to intake rates: one read a second is plenty for ranking."""
+    """Agents, their load and their recent performance change slowly next to intake rates: reading them once
+    a second (performance once a minute) is plenty for ranking."""
 
-    def __init__(self, ttl: float = 1.0) -> None:
+    def __init__(self, ttl: float = 1.0, perf_ttl: float = 60.0) -> None:
         self.ttl = ttl
+        self.perf_ttl = perf_ttl
         self._at = -1e9
+        self._perf_at = -1e9
         self._value: tuple[Sequence[Agent], Mapping[str, int]] = ((), {})
+        self._perf: Mapping[str, AgentPerformance] = {}
 
-    async def get(self, uow: UnitOfWork) -> tuple[Sequence[Agent], Mapping[str, int]]:
-        if time.monotonic() - self._at > self.ttl:
+    async def get(self, uow: UnitOfWork, now: datetime
+                  ) -> tuple[Sequence[Agent], Mapping[str, int], Mapping[str, AgentPerformance]]:
+        clock = time.monotonic()
+        if clock - self._at > self.ttl:
             self._value = (await uow.agents.list(), await uow.agents.open_counts())
-            self._at = time.monotonic()
-        return self._value
+            self._at = clock
+        if clock - self._perf_at > self.perf_ttl:
+            self._perf = await uow.agents.performance(now - _RECENT)
+            self._perf_at = clock
+        return (*self._value, self._perf)
 
     def invalidate(self) -> None:
-        self._at = -1e9
+        self._at = self._perf_at = -1e9
 
 
 class Intake:
@@ -75,13 +85,22 @@ class Intake:
 
     async def _context(self, uow: UnitOfWork, body: ConversationIn, now: datetime,
                        customer_id: str | None) -> DecisionContext:
-        agents, open_counts = await self.agents.get(uow)
+        agents, open_counts, perf = await self.agents.get(uow, now)
         recent = 0
+        successes: Mapping[str, int] = {}
         if customer_id is not None:
             recent = await uow.handoffs.count_recent_for_customer(customer_id, now - _RECENT, None)
+            if recent:
+                successes = await uow.agents.successes_with(customer_id)
         email = body.customer.email
         manager = next((a.id for a in agents if email and email in a.manager_of), None)
-        snapshots = tuple(AgentSnapshot(agent=a, open_count=open_counts.get(a.id, 0)) for a in agents)
+        snapshots = tuple(
+            AgentSnapshot(agent=a, open_count=open_counts.get(a.id, 0),
+                          csat=perf[a.id].csat if a.id in perf else None,
+                          median_first_response_s=perf[a.id].median_first_response_s if a.id in perf else None,
+                          resolution_rate=perf[a.id].resolution_rate if a.id in perf else None,
+                          past_successes_with_customer=successes.get(a.id, 0))
+            for a in agents)
         return DecisionContext(now=now, recent_escalations_30d=recent, agents=snapshots, account_manager_id=manager)
 
     async def evaluate(self, body: ConversationIn) -> Decision:
@@ -113,11 +132,16 @@ class Intake:
                 uow.record(Event(
                     handoff_id=handoff.id, kind=EventKind.CREATED, actor=Actor.system(), source=Surface.API, at=now,
                     reason=decision.why,
-                    data={"priority": decision.priority.value, "queue": decision.queue, "topic": decision.topic,
+                    data={"priority": decision.priority.value, "queue": handoff.queue, "topic": decision.topic,
                           "urgency": decision.urgency.value, "escalate": decision.escalate,
                           "reasons": [r.as_dict() for r in decision.reasons], "rules_version": decision.rules_version,
-                          "suggested_agent_id": decision.suggested_agent_id, "source": body.source},
+                          "suggested_agent_id": decision.suggested_agent_id,
+                          "backup_agent_id": decision.backup_agent_id, "flag_for_lead": decision.flag_for_lead,
+                          "lead": self._lead(handoff.queue) if decision.flag_for_lead else None,
+                          "source": body.source},
                 ))
+                if decision.assign and decision.suggested_agent_id:
+                    handoff = await self._auto_assign(uow, handoff, decision.suggested_agent_id, now)
                 position = await uow.handoffs.position(handoff)
                 await uow.commit()
                 return IntakeResult(handoff, True, position, decision)
@@ -127,6 +151,19 @@ class Intake:
             if found is None:  # pragma: no cover - the unique index makes this impossible
                 raise RuntimeError("conversation conflict without a row")
             return IntakeResult(found, False, await uow.handoffs.position(found), None)
+
+    def _lead(self, queue: str) -> str | None:
+        q = self.deps.config.queues.get(queue)
+        return q.lead if q else None
+
+    @staticmethod
+    async def _auto_assign(uow: UnitOfWork, h: Handoff, agent_id: str, now: datetime) -> Handoff:
+        """Routing is confident and the rules say assign: the best agent holds it from the start."""
+        tr = lifecycle.claim(h, agent_id, Surface.SYSTEM, now)
+        saved = await uow.handoffs.save(tr.after, h.version)
+        uow.record(replace(tr.event, actor=Actor.system(), reason=f"auto-assigned to {agent_id} by routing",
+                           data={**tr.event.data, "assigned_to": agent_id}))
+        return saved
 
     def _new_handoff(self, body: HandoffIn, d: Decision, customer_id: str, now: datetime) -> Handoff:
         queue = d.queue if d.queue in self.deps.config.queue_names else "general"

@@ -16,7 +16,7 @@ from handoff.contract import CustomerIn, HandoffIn
 from handoff.errors import ConcurrentUpdate
 from handoff.ids import new_id
 from handoff.models import Agent, AgentStatus, Customer, Event, Handoff, Status
-from handoff.ports import ExternalRef, Page, TranscriptLine
+from handoff.ports import AgentPerformance, ExternalRef, Page, TranscriptLine
 from handoff.store import tables as t
 from handoff.store.mapping import (
     agent_from_row,
@@ -216,6 +216,30 @@ class SqlAgents:
              .where(h.claimed_by.is_not(None), h.status.in_([Status.CLAIMED.value, Status.PENDING_CUSTOMER.value]))
              .group_by(h.claimed_by))
         return {a: int(n) for a, n in (await self.conn.execute(q)).all()}
+
+
+    async def performance(self, since: datetime) -> Mapping[str, AgentPerformance]:
+        h = t.handoffs.c
+        q = (select(h.claimed_by, h.created_at, h.first_response_at, h.status)
+             .where(h.claimed_by.is_not(None), h.created_at >= since).limit(50_000))
+        per: dict[str, list[tuple[float | None, bool]]] = {}
+        for agent, created, first, status in await self.conn.execute(q):
+            wait = (first - created).total_seconds() if first and created else None
+            per.setdefault(agent, []).append((wait, status in (Status.RESOLVED.value, Status.CLOSED.value)))
+        out: dict[str, AgentPerformance] = {}
+        for agent, rows in per.items():
+            waits = sorted(w for w, _ in rows if w is not None)
+            median = waits[len(waits) // 2] if waits else None
+            out[agent] = AgentPerformance(handled=len(rows), median_first_response_s=median,
+                                          resolution_rate=sum(1 for _, ok in rows if ok) / len(rows))
+        return out
+
+    async def successes_with(self, customer_id: str) -> Mapping[str, int]:
+        h = t.handoffs.c
+        q = (select(h.claimed_by, func.count()).where(
+            h.customer_id == customer_id, h.claimed_by.is_not(None),
+            h.status.in_([Status.RESOLVED.value, Status.CLOSED.value])).group_by(h.claimed_by))
+        return {a: int(n) for a, n in await self.conn.execute(q)}
 
 
 class SqlEvents:
