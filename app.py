@@ -274,10 +274,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"  {name:<15} {'configured' if ok else 'not configured — ' + how}")
     print(f"  outbox          delivering to: {', '.join(d.name for d in rt.destinations) or 'nothing'}")
     print(f"  listening on    http://{settings.host}:{settings.port}  (Ctrl-C stops after in-flight deliveries)")
-    app = create_app(rt, run_dispatcher=not args.no_dispatcher)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
-                access_log=args.access_log, timeout_graceful_shutdown=30)
+    common = {"host": settings.host, "port": settings.port, "log_level": settings.log_level.lower(),
+              "access_log": args.access_log, "timeout_graceful_shutdown": 30}
+    if args.workers > 1:
+        # Several processes share the port; each runs its own dispatcher (leases make that safe).
+        if settings.is_sqlite:
+            print("  note            several workers on SQLite share one writer; PostgreSQL scales further")
+        os.environ["BATON_NO_DISPATCHER"] = "1" if args.no_dispatcher else ""
+        uvicorn.run("app:app_from_env", factory=True, workers=args.workers, **common)
+        return 0
+    uvicorn.run(create_app(rt, run_dispatcher=not args.no_dispatcher), **common)
     return 0
+
+
+def app_from_env() -> Any:
+    """The ASGI app for one of several ``serve --workers N`` processes, built from the environment."""
+    settings = _settings()
+    _logging(settings.log_level)
+    return create_app(_build_or_exit(settings), run_dispatcher=not os.environ.get("BATON_NO_DISPATCHER"))
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:
@@ -413,6 +427,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     s = sub.add_parser("serve", help="run the HTTP service and the dispatcher (default)")
     s.add_argument("--no-dispatcher", action="store_true", help="serve HTTP only; run `worker` processes instead")
     s.add_argument("--access-log", action="store_true")
+    s.add_argument("--workers", type=int, default=int(os.environ.get("BATON_WORKERS", "1")),
+                   help="HTTP worker processes (default 1; BATON_WORKERS)")
     sub.add_parser("migrate", help="bring the database schema up to date")
     sub.add_parser("worker", help="run a dispatcher only")
     d = sub.add_parser("demo", help="post the sample handoffs in examples/ to the running service")

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.loadgen import post_request, run  # noqa: E402
+from bench.loadgen import Result, post_request, run  # noqa: E402
 from tests.support.factories import intake_body  # noqa: E402
 from tests.support.server import free_port  # noqa: E402
 
@@ -45,24 +45,25 @@ def _wait(port: int, proc: subprocess.Popen[bytes]) -> None:
     raise TimeoutError("server did not start")
 
 
-def _uvicorn(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _uvicorn(app: str, port: int, env: dict[str, str], workers: int) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--log-level",
-           "warning", "--no-access-log"]
+           "warning", "--no-access-log", "--workers", str(workers)]
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def _measure(port: int, total: int, concurrency: int, warmup: int) -> str:
+def _measure(port: int, total: int, concurrency: int, warmup: int) -> Result:
     prefix = uuid.uuid4().hex[:8]
     template = intake_body()
 
     def make(i: int) -> bytes:
-        body = dict(template, conversation_id=f"bench-{prefix}-{i}")
+        # Distinct conversations from distinct customers, as real traffic is.
+        body = dict(template, conversation_id=f"bench-{prefix}-{i}",
+                    customer={**template["customer"], "email": f"customer-{prefix}-{i}@example.com"})
         return post_request("/v1/handoffs", f"127.0.0.1:{port}", json.dumps(body).encode(),
                             {"Authorization": f"Bearer {KEY}"})
 
     asyncio.run(run("127.0.0.1", port, lambda i: make(i + 10_000_000), total=warmup, concurrency=concurrency))
-    res = asyncio.run(run("127.0.0.1", port, make, total=total, concurrency=concurrency))
-    return res
+    return asyncio.run(run("127.0.0.1", port, make, total=total, concurrency=concurrency))
 
 
 def main() -> int:
@@ -71,14 +72,15 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--warmup", type=int, default=300)
     ap.add_argument("--db", default="sqlite,postgresql")
+    ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes for both servers")
     args = ap.parse_args()
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     print(f"machine: {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, "
-          f"server: 1 uvicorn process (uvloop+httptools), client: raw asyncio keep-alive, "
+          f"server: {args.workers} uvicorn process(es) (uvloop+httptools), client: raw asyncio keep-alive, "
           f"{args.concurrency} connections, {args.requests} requests after {args.warmup} warm-up")
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("BATON_", "SLACK_", "HUBSPOT_"))}
     port = free_port()
-    proc = _uvicorn("bench.echo_app:app", port, base_env)
+    proc = _uvicorn("bench.echo_app:app", port, base_env, args.workers)
     try:
         _wait(port, proc)
         echo = _measure(port, args.requests, args.concurrency, args.warmup)
@@ -104,7 +106,7 @@ def main() -> int:
         env = {**base_env, "DATABASE_URL": url, "BATON_API_KEYS": KEY, "BATON_LOG_LEVEL": "WARNING",
                "BATON_CONFIG": str(cfg), "BATON_APP_FACTORY": "1"}
         port = free_port()
-        proc = _uvicorn("bench.baton_app:app", port, env)
+        proc = _uvicorn("bench.baton_app:app", port, env, args.workers)
         try:
             _wait(port, proc)
             res = _measure(port, args.requests, args.concurrency, args.warmup)

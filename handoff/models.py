@@ -236,3 +236,4 @@ class Customer:
     tenure_days: int | None = None
     flags: tuple[str, ...] = ()
     external_id: str | None = None
+    created_at: datetime | None = None

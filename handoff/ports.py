@@ -46,7 +46,7 @@ class HandoffRepository(Protocol):
 
     async def find_by_conversation(self, source: str, conversation_id: str) -> Handoff | None: ...
 
-    async def add(self, handoff: Handoff, body: HandoffIn) -> bool:
+    async def add(self, handoff: Handoff, body: HandoffIn, routing: Sequence[Mapping[str, Any]] = ()) -> bool:
         """Insert a new handoff with its transcript; False (and nothing written) if the conversation exists."""
         ...
 
@@ -62,10 +62,6 @@ class HandoffRepository(Protocol):
 
     async def position(self, handoff: Handoff) -> int:
         """1-based place in its queue among queued handoffs (priority first, then age); 0 when not queued."""
-        ...
-
-    async def set_routing(self, handoff_id: str, routing: Sequence[Mapping[str, Any]]) -> None:
-        """Store the ranked agents behind the routing decision (for cards and the API)."""
         ...
 
     async def transcript(self, handoff_id: str) -> Sequence[TranscriptLine]: ...

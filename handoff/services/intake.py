@@ -113,22 +113,24 @@ class Intake:
         return self.decider.evaluate(body, ctx)
 
     async def submit(self, body: HandoffIn) -> IntakeResult:
-        """Create the handoff for a conversation, or return the one that exists (same source + conversation)."""
+        """Create the handoff for a conversation, or return the one that exists (same source + conversation).
+
+        New conversations are the common case, so there is no look-up first: the insert's unique index decides,
+        and a repeat rolls back and answers with the existing handoff.
+        """
         self.check(body)
         async with self.deps.uow() as uow:
-            found = await uow.handoffs.find_by_conversation(body.source, body.conversation_id)
-            if found is not None:
-                return IntakeResult(found, False, await uow.handoffs.position(found), None)
             now = self.deps.now()
             customer = await uow.customers.upsert(body.customer, now)
-            decision = self.decider.evaluate(body, await self._context(uow, body, now, customer.id), body.trigger)
+            # A customer seen for the first time has no history to count: skip those queries.
+            first_seen = customer.created_at == now
+            ctx = await self._context(uow, body, now, None if first_seen else customer.id)
+            decision = self.decider.evaluate(body, ctx, body.trigger)
             handoff = self._new_handoff(body, decision, customer.id, now)
-            if not await uow.handoffs.add(handoff, body):
+            if not await uow.handoffs.add(handoff, body, decision.routing):
                 await uow.rollback()
                 found = None
             else:
-                if decision.routing:
-                    await uow.handoffs.set_routing(handoff.id, decision.routing)
                 uow.record(Event(
                     handoff_id=handoff.id, kind=EventKind.CREATED, actor=Actor.system(), source=Surface.API, at=now,
                     reason=decision.why,
@@ -145,7 +147,7 @@ class Intake:
                 position = await uow.handoffs.position(handoff)
                 await uow.commit()
                 return IntakeResult(handoff, True, position, decision)
-        # Lost the race to a concurrent request for the same conversation: answer with its handoff.
+        # A repeat (or a concurrent twin that committed first): answer with the existing handoff.
         async with self.deps.uow(read_only=True) as uow:
             found = await uow.handoffs.find_by_conversation(body.source, body.conversation_id)
             if found is None:  # pragma: no cover - the unique index makes this impossible

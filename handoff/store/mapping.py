@@ -75,6 +75,7 @@ def customer_from_row(r: RowMapping) -> Customer:
         id=r["id"], email=r["email"], name=r["name"], company=r["company"], plan=r["plan"],
         account_value=r["account_value"], vip=r["vip"], locale=r["locale"], timezone=r["timezone"],
         tenure_days=r["tenure_days"], flags=tuple(r["flags"] or ()), external_id=r["external_id"],
+        created_at=r["created_at"],
     )
 
 

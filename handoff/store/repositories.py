@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Insert, and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.schema import Table
@@ -35,6 +36,28 @@ def upsert_insert(conn: AsyncConnection, table: Table) -> Any:
     return sqlite.insert(table)
 
 
+@lru_cache(maxsize=8)
+def _intake_statements(dialect: str) -> dict[str, Any]:
+    """Hot-path statements built once per dialect and executed with parameters.
+
+    Building ``insert().values(...)`` per request costs more CPU than the database round trip; a prebuilt
+    statement hits SQLAlchemy's compiled cache directly.
+    """
+    ins = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    handoff = (ins(t.handoffs).on_conflict_do_nothing(index_elements=["source", "conversation_id"])
+               .returning(t.handoffs.c.id))
+    c = t.customers.c
+    cust = ins(t.customers)
+    ex = cust.excluded
+    kept = ("name", "company", "external_id")
+    updated = ("plan", "account_value", "vip", "locale", "timezone", "tenure_days", "flags", "updated_at")
+    customer = cust.on_conflict_do_update(index_elements=["email"], set_={
+        **{k: ex[k] for k in updated}, **{k: func.coalesce(ex[k], c[k]) for k in kept},
+    }).returning(t.customers)
+    return {"handoff": handoff, "customer": customer, "customer_plain": cust.returning(t.customers),
+            "messages": t.messages.insert(), "event": t.events.insert().returning(t.events.c.id)}
+
+
 class SqlHandoffs:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -48,7 +71,7 @@ class SqlHandoffs:
         row = (await self.conn.execute(q)).mappings().first()
         return handoff_from_row(row) if row else None
 
-    async def add(self, handoff: Handoff, body: HandoffIn) -> bool:
+    async def add(self, handoff: Handoff, body: HandoffIn, routing: Sequence[Mapping[str, Any]] = ()) -> bool:
         values = {
             "id": handoff.id, "source": handoff.source, "conversation_id": handoff.conversation_id,
             "customer_id": handoff.customer_id, "trigger_reason": handoff.trigger_reason,
@@ -57,24 +80,20 @@ class SqlHandoffs:
             "summary": handoff.summary, "ai": body.ai.model_dump(mode="json"),
             "technical": body.technical.model_dump(mode="json") if body.technical else None,
             "locale": handoff.locale, "callback_url": handoff.callback_url, "customer_token": handoff.customer_token,
-            "created_at": handoff.created_at, "version": handoff.version, **handoff_state(handoff),
+            "created_at": handoff.created_at, "version": handoff.version, "routing": [dict(r) for r in routing],
+            **handoff_state(handoff),
         }
-        ins: Insert = upsert_insert(self.conn, t.handoffs).values(values)
-        stmt = ins.on_conflict_do_nothing(index_elements=["source", "conversation_id"])  # type: ignore[attr-defined]
-        result = await self.conn.execute(stmt.returning(t.handoffs.c.id))
+        stmts = _intake_statements(self.conn.dialect.name)
+        result = await self.conn.execute(stmts["handoff"], values)
         if result.first() is None:
             return False
         if body.transcript:
-            await self.conn.execute(t.messages.insert(), [
+            await self.conn.execute(stmts["messages"], [
                 {"handoff_id": handoff.id, "seq": i, "role": m.role, "text": m.text, "ts": m.ts,
-                 "confidence": m.confidence}
+                 "confidence": m.confidence, "author": None}
                 for i, m in enumerate(body.transcript)
             ])
         return True
-
-    async def set_routing(self, handoff_id: str, routing: Sequence[Mapping[str, Any]]) -> None:
-        await self.conn.execute(update(t.handoffs).where(t.handoffs.c.id == handoff_id)
-                                .values(routing=[dict(r) for r in routing]))
 
     async def save(self, handoff: Handoff, expected_version: int) -> Handoff:
         stmt = (update(t.handoffs)
@@ -152,24 +171,18 @@ class SqlCustomers:
         self.conn = conn
 
     async def upsert(self, customer: CustomerIn, now: datetime) -> Customer:
+        """Insert or refresh the customer. The latest handoff's view wins; a missing name/company keeps the known
+        one. ``created_at == now`` on the result tells a customer seen for the first time."""
         values: dict[str, Any] = {
+            "id": new_id("cu"), "email": customer.email, "created_at": now,
             "name": customer.name, "company": customer.company, "plan": customer.plan,
             "account_value": customer.account_value, "vip": customer.vip, "locale": customer.locale,
             "timezone": customer.timezone, "tenure_days": customer.tenure_days, "flags": list(customer.flags),
             "external_id": customer.id, "updated_at": now,
         }
-        ins = upsert_insert(self.conn, t.customers).values(id=new_id("cu"), email=customer.email, created_at=now,
-                                                           **values)
-        if customer.email is not None:
-            # The latest handoff's view of the customer wins, but a missing name/company keeps the known one.
-            c = t.customers.c
-            ex = ins.excluded
-            ins = ins.on_conflict_do_update(index_elements=["email"], set_={
-                **{k: ex[k] for k in values if k not in ("name", "company", "external_id")},
-                "name": func.coalesce(ex.name, c.name), "company": func.coalesce(ex.company, c.company),
-                "external_id": func.coalesce(ex.external_id, c.external_id),
-            })
-        row = (await self.conn.execute(ins.returning(t.customers))).mappings().one()
+        stmts = _intake_statements(self.conn.dialect.name)
+        stmt = stmts["customer"] if customer.email is not None else stmts["customer_plain"]
+        row = (await self.conn.execute(stmt, values)).mappings().one()
         return customer_from_row(row)
 
     async def get(self, customer_id: str) -> Customer | None:
@@ -247,12 +260,10 @@ class SqlEvents:
         self.conn = conn
 
     async def append(self, event: Event) -> int:
-        stmt = t.events.insert().values(
-            handoff_id=event.handoff_id, kind=event.kind.value, actor_type=event.actor.type.value,
-            actor_id=event.actor.id, source=event.source.value, reason=event.reason, data=dict(event.data),
-            at=event.at,
-        ).returning(t.events.c.id)
-        return int((await self.conn.execute(stmt)).scalar_one())
+        params = {"handoff_id": event.handoff_id, "kind": event.kind.value, "actor_type": event.actor.type.value,
+                  "actor_id": event.actor.id, "source": event.source.value, "reason": event.reason,
+                  "data": dict(event.data), "at": event.at}
+        return int((await self.conn.execute(_intake_statements(self.conn.dialect.name)["event"], params)).scalar_one())
 
     async def for_handoff(self, handoff_id: str) -> Sequence[Event]:
         e = t.events.c

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from types import TracebackType
 from typing import Self
 
@@ -12,6 +14,15 @@ from handoff.outbox import OutboxRouting
 from handoff.ports import Notifier
 from handoff.store.outbox import SqlOutbox
 from handoff.store.repositories import SqlAgents, SqlCustomers, SqlEvents, SqlExternalRefs, SqlHandoffs
+
+_WRITE_LOCKS: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _sqlite_write_lock(engine: AsyncEngine) -> asyncio.Lock:
+    lock = _WRITE_LOCKS.get(engine)
+    if lock is None:
+        lock = _WRITE_LOCKS[engine] = asyncio.Lock()
+    return lock
 
 
 class SqlUnitOfWork:
@@ -39,9 +50,19 @@ class SqlUnitOfWork:
         self._read_only = read_only
         self._conn: AsyncConnection | None = None
         self._pending: list[Event] = []
+        self._write_lock: asyncio.Lock | None = None
 
     async def __aenter__(self) -> Self:
-        conn = await self._engine.connect()
+        if not self._read_only and self._engine.dialect.name == "sqlite":
+            # SQLite has one writer. Queue our writers here rather than in SQLite's busy handler, which sleeps
+            # in growing steps and turns contention into seconds of latency.
+            self._write_lock = _sqlite_write_lock(self._engine)
+            await self._write_lock.acquire()
+        try:
+            conn = await self._engine.connect()
+        except BaseException:
+            self._release_write_lock()
+            raise
         if self._read_only:
             conn = await conn.execution_options(sqlite_begin="DEFERRED")
         await conn.begin()
@@ -58,13 +79,20 @@ class SqlUnitOfWork:
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
         conn, self._conn = self._conn, None
-        if conn is None:
-            return
         try:
-            if conn.in_transaction():
-                await conn.rollback()
+            if conn is not None:
+                try:
+                    if conn.in_transaction():
+                        await conn.rollback()
+                finally:
+                    await conn.close()
         finally:
-            await conn.close()
+            self._release_write_lock()
+
+    def _release_write_lock(self) -> None:
+        lock, self._write_lock = self._write_lock, None
+        if lock is not None:
+            lock.release()
 
     @property
     def connection(self) -> AsyncConnection:
