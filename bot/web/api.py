@@ -33,7 +33,7 @@ from bot.web.schemas import (
 )
 from handoff.contract import ConversationIn, HandoffIn
 from handoff.errors import Unauthorized
-from handoff.models import Actor, Agent, AgentStatus, Decision, Event, Handoff, Status, Surface, Tier
+from handoff.models import Actor, Agent, Decision, Event, Handoff, Status, Surface
 from handoff.services.agent_actions import AgentActions
 from handoff.services.conversation import Conversation
 from handoff.services.intake import Intake
@@ -224,10 +224,6 @@ def create_api(ctx: WebContext) -> FastAPI:
     @v1.put("/agents/{agent_id}", response_model=AgentOut, tags=["agents"])
     async def put_agent(agent_id: str, body: AgentIn) -> AgentOut:
         changes = body.model_dump(exclude_none=True)
-        if "status" in changes:
-            changes["status"] = AgentStatus(changes["status"])
-        if "tier" in changes:
-            changes["tier"] = Tier(changes["tier"])
         return agent_out(await ctx.actions.update_agent(agent_id, changes))
 
     @v1.post("/admin/rules/reload", tags=["admin"])

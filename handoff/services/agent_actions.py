@@ -16,7 +16,7 @@ from typing import Any
 from handoff import lifecycle
 from handoff.errors import ConcurrentUpdate, NotFound
 from handoff.lifecycle import Transition
-from handoff.models import Actor, Agent, Event, Handoff, Surface, Tier
+from handoff.models import Actor, Agent, AgentStatus, Event, Handoff, Surface, Tier
 from handoff.ports import UnitOfWork
 from handoff.services.common import Deps
 
@@ -112,6 +112,10 @@ class AgentActions:
             now = self.deps.now()
             current = await uow.agents.ensure(agent_id, now)
             fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()}
+            if "status" in fields:
+                fields["status"] = AgentStatus(fields["status"])
+            if "tier" in fields:
+                fields["tier"] = Tier(fields["tier"])
             updated = await uow.agents.upsert(replace(current, **fields), now)
             await uow.commit()
         return updated
