@@ -351,30 +351,37 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_outbox(args: argparse.Namespace) -> int:
-    settings = _settings()
-    rt = _build_or_exit(settings)
+def _with_runtime(work: Callable[[Runtime], Any]) -> int:
+    """Run one async CLI command against a freshly built runtime, and close its database pool after."""
+    rt = _build_or_exit(_settings())
 
     async def go() -> int:
         try:
-            async with rt.deps.uow() as uow:
-                if args.action == "retry":
-                    ok = await uow.outbox.retry(int(args.id), rt.deps.now())
-                    await uow.commit()
-                    print(f"item {args.id} {'queued for delivery again' if ok else 'is not dead-lettered'}")
-                    return 0 if ok else 1
-                status = "dead" if args.action == "dead" else args.status
-                counts = await uow.outbox.counts()
-                items = await uow.outbox.list(status=status, limit=args.limit)
-            print("  ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "the outbox is empty")
-            for i in items:
-                print(f"{i.id:>8}  {i.status.value:<10} {i.destination:<10} {i.kind:<16} {i.handoff_id or '-':<30} "
-                      f"attempts={i.attempts}  {(i.last_error or '')[:80]}")
-            return 0
+            return int(await work(rt))
         finally:
             await rt.engine.dispose()
 
     return asyncio.run(go())
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    async def go(rt: Runtime) -> int:
+        async with rt.deps.uow() as uow:
+            if args.action == "retry":
+                ok = await uow.outbox.retry(int(args.id), rt.deps.now())
+                await uow.commit()
+                print(f"item {args.id} {'queued for delivery again' if ok else 'is not dead-lettered'}")
+                return 0 if ok else 1
+            status = "dead" if args.action == "dead" else args.status
+            counts = await uow.outbox.counts()
+            items = await uow.outbox.list(status=status, limit=args.limit)
+        print("  ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "the outbox is empty")
+        for i in items:
+            print(f"{i.id:>8}  {i.status.value:<10} {i.destination:<10} {i.kind:<16} {i.handoff_id or '-':<30} "
+                  f"attempts={i.attempts}  {(i.last_error or '')[:80]}")
+        return 0
+
+    return _with_runtime(go)
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
@@ -398,27 +405,21 @@ def cmd_rules(args: argparse.Namespace) -> int:
 
 
 def cmd_agents(args: argparse.Namespace) -> int:
-    settings = _settings()
-    rt = _build_or_exit(settings)
-
-    async def go() -> int:
-        try:
-            if args.action == "set":
-                changes = {k: v for k, v in {"status": args.status, "capacity": args.capacity,
-                                             "display_name": args.name}.items() if v is not None}
-                if args.skills is not None:
-                    changes["skills"] = [s for s in args.skills.split(",") if s]
-                a = await rt.actions.update_agent(args.id, changes)
-                print(f"{a.id}: {a.status.value}, capacity {a.capacity}, skills {', '.join(a.skills) or '-'}")
-                return 0
-            for a in await rt.queries.agents():
-                print(f"{a.id:<24} {a.display_name:<20} {a.tier.value:<11} {a.status.value:<10} cap={a.capacity} "
-                      f"skills={','.join(a.skills)}")
+    async def go(rt: Runtime) -> int:
+        if args.action == "set":
+            changes = {k: v for k, v in {"status": args.status, "capacity": args.capacity,
+                                         "display_name": args.name}.items() if v is not None}
+            if args.skills is not None:
+                changes["skills"] = [s for s in args.skills.split(",") if s]
+            a = await rt.actions.update_agent(args.id, changes)
+            print(f"{a.id}: {a.status.value}, capacity {a.capacity}, skills {', '.join(a.skills) or '-'}")
             return 0
-        finally:
-            await rt.engine.dispose()
+        for a in await rt.queries.agents():
+            print(f"{a.id:<24} {a.display_name:<20} {a.tier.value:<11} {a.status.value:<10} cap={a.capacity} "
+                  f"skills={','.join(a.skills)}")
+        return 0
 
-    return asyncio.run(go())
+    return _with_runtime(go)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

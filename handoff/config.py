@@ -62,6 +62,8 @@ class OutboxConfig(_Model):
     lane_limit: Annotated[int, Field(ge=1, le=1000)] = 50
     lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
     poll_seconds: Annotated[float, Field(gt=0, le=60)] = 0.5
+    linger_seconds: Annotated[float, Field(ge=0, le=5, description=(
+        "after a wake-up, wait this long so one batch carries the items of several commits"))] = 0.01
     concurrency: Annotated[int, Field(ge=1, le=1000)] = 32
     max_attempts: Annotated[int, Field(ge=1, le=100)] = 8
     backoff_base_seconds: Annotated[float, Field(gt=0, le=3600)] = 1.0

@@ -55,6 +55,7 @@ class Dispatcher:
         self.lane_limit = cfg.lane_limit
         self.lease_seconds = cfg.lease_seconds
         self.poll_seconds = cfg.poll_seconds
+        self.linger_seconds = cfg.linger_seconds
         self._sem = asyncio.Semaphore(cfg.concurrency)
         self._wake = asyncio.Event()
         self._stopping = False
@@ -196,9 +197,14 @@ class Dispatcher:
                 continue
             self._wake.clear()
             waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-            _, pending = await asyncio.wait(waiters, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED)
+            done, pending = await asyncio.wait(waiters, timeout=self.poll_seconds,
+                                               return_when=asyncio.FIRST_COMPLETED)
             for w in pending:
                 w.cancel()
+            if done and self.linger_seconds and not stop.is_set():
+                # Woken by a commit: let the next few commits land too, so a busy intake costs one lease
+                # transaction per batch rather than per handoff (a few ms against Slack's ~1 s pacing).
+                await asyncio.sleep(self.linger_seconds)
 
     def stop_soon(self) -> None:
         self._stopping = True
