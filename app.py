@@ -246,6 +246,8 @@ def _build_or_exit(settings: Any, **kw: Any) -> Runtime:
 
 def _logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    # /readyz compares migration revisions on every probe; Alembic would log that at INFO each time.
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -345,7 +347,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             if r.status_code in (200, 201):
                 print(f"{f.stem:<28} → {body['id']}  {body['priority']:<8} {body['queue']:<10} "
                       f"#{body['position']}  {body['why']}")
-                print(f"{'':<31}customer sees: {body['customer_message']}")
+                print(f"{'':<31}customer sees: {' '.join(body['customer_message'].split())}")
             else:
                 print(f"{f.stem:<28} → HTTP {r.status_code}: {body.get('message')}")
     return 0
