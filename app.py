@@ -55,7 +55,10 @@ IntegrationFactory = Callable[[Any, "Runtime"], "Integration | None"]
 
 def default_integrations() -> list[IntegrationFactory]:
     """The integrations this build knows; each returns None when its settings are absent."""
-    return []
+    from bot.web.customer import customer_integration
+    from integrations.webhooks import webhook_integration
+
+    return [customer_integration, webhook_integration]
 
 
 @dataclass
@@ -187,13 +190,14 @@ async def sync_agents(rt: Runtime) -> None:
 def create_app(rt: Runtime, *, run_dispatcher: bool = True) -> Any:
     """The ASGI app: the ``/v1`` API plus, in its lifespan, the dispatcher loop."""
     from bot.web.api import WebContext, create_api
+    from handoff.services.waits import WaitTimes
     from templates import Renderer
 
     ctx = WebContext(intake=rt.intake, actions=rt.actions, queries=rt.queries, conversation=rt.conversation,
                      api_keys=rt.settings.api_keys,
                      renderer=Renderer(), readiness=rt.readiness, max_body_bytes=rt.config.limits.max_body_bytes,
                      queue_labels={k: (q.display_name or k) for k, q in rt.config.queues.items()},
-                     reload_rules=rt.reload_rules)
+                     reload_rules=rt.reload_rules, estimate_wait=WaitTimes(rt.deps).intake_hook)
     api = create_api(ctx)
     for integ in rt.integrations:
         integ.mount(api)

@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", alias="BATON_LOG_LEVEL")
     auto_migrate: bool | None = Field(None, alias="BATON_AUTO_MIGRATE")
     demo: bool = Field(False, alias="BATON_DEMO", description="serve the demo page's same-origin intake endpoint")
+    webhook_secret: SecretStr | None = Field(None, alias="BATON_WEBHOOK_SECRET",
+                                             description="HMAC key for signed customer webhooks (callback_url)")
 
     slack_bot_token: SecretStr | None = Field(None, alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")
@@ -40,6 +42,40 @@ class Settings(BaseSettings):
 
     hubspot_access_token: SecretStr | None = Field(None, alias="HUBSPOT_ACCESS_TOKEN")
     hubspot_api_url: str = Field("https://api.hubapi.com", alias="HUBSPOT_API_URL")
+
+    # CRM sync (issue 6). Maps are JSON objects in the environment, e.g. SALESFORCE_STATUS_MAP='{"claimed":"Working"}'.
+    salesforce_api_version: str = Field("59.0", alias="SALESFORCE_API_VERSION")
+    salesforce_external_id_field: str = Field("Baton_Handoff_Id__c", alias="SALESFORCE_EXTERNAL_ID_FIELD")
+    salesforce_timeline: str = Field("comments", alias="SALESFORCE_TIMELINE", pattern="^(comments|feed)$")
+    salesforce_case_origin: str = Field("Chat", alias="SALESFORCE_CASE_ORIGIN")
+    salesforce_status_map: dict[str, str] = Field(default_factory=dict, alias="SALESFORCE_STATUS_MAP")
+    salesforce_priority_map: dict[str, str] = Field(default_factory=dict, alias="SALESFORCE_PRIORITY_MAP")
+    salesforce_limit_pause_seconds: float = Field(3600.0, alias="SALESFORCE_LIMIT_PAUSE_SECONDS", ge=0)
+    salesforce_limit_threshold: float = Field(0.95, alias="SALESFORCE_LIMIT_THRESHOLD", gt=0, le=1)
+    hubspot_pipeline: str = Field("0", alias="HUBSPOT_PIPELINE")
+    hubspot_stage_map: dict[str, str] = Field(default_factory=dict, alias="HUBSPOT_STAGE_MAP")
+    hubspot_priority_map: dict[str, str] = Field(default_factory=dict, alias="HUBSPOT_PRIORITY_MAP")
+    hubspot_closed_stages: str = Field("4", alias="HUBSPOT_CLOSED_STAGES", description="comma-separated stage ids")
+    crm_lookup_timeout_seconds: float = Field(3.0, alias="CRM_LOOKUP_TIMEOUT_SECONDS", gt=0, le=60)
+    crm_call_timeout_seconds: float = Field(20.0, alias="CRM_CALL_TIMEOUT_SECONDS", gt=0, le=600)
+    crm_outage_pause_seconds: float = Field(30.0, alias="CRM_OUTAGE_PAUSE_SECONDS", ge=0)
+    crm_poll_seconds: float = Field(0.0, alias="CRM_POLL_SECONDS", ge=0,
+                                    description="poll CRMs for closed cases every N seconds; 0 = off")
+    crm_owner_agents: dict[str, str] = Field(default_factory=dict, alias="CRM_OWNER_AGENTS",
+                                             description="CRM owner email → Baton agent id (account managers)")
+
+    @field_validator("salesforce_status_map", "salesforce_priority_map", "hubspot_stage_map", "hubspot_priority_map",
+                     "crm_owner_agents", mode="before")
+    @classmethod
+    def _json_map(cls, v: object) -> object:
+        if isinstance(v, str):  # from the environment or a .env line: a JSON object
+            import json
+
+            try:
+                return json.loads(v) if v.strip() else {}
+            except ValueError:
+                raise ValueError("must be a JSON object, e.g. {\"claimed\": \"Working\"}") from None
+        return v
 
     @field_validator("log_level")
     @classmethod

@@ -51,7 +51,45 @@ def _uvicorn(app: str, port: int, env: dict[str, str], workers: int) -> subproce
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def _measure(port: int, total: int, concurrency: int, warmup: int) -> Result:
+def _cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of these processes (Linux /proc), in seconds."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def _tree(pid: int) -> list[int]:
+    """The process and its children (uvicorn --workers N forks)."""
+    out = [pid]
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                if int((p / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.extend(_tree(int(p.name)))
+            except (OSError, IndexError, ValueError):
+                continue
+    return out
+
+
+def _postgres_pids() -> list[int]:
+    pids = []
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                if (p / "comm").read_text().strip() == "postgres":
+                    pids.append(int(p.name))
+            except OSError:
+                continue
+    return pids
+
+
+def _measure(port: int, total: int, concurrency: int, warmup: int, pid: int | None = None) -> Result:
     prefix = uuid.uuid4().hex[:8]
     template = intake_body()
 
@@ -63,7 +101,13 @@ def _measure(port: int, total: int, concurrency: int, warmup: int) -> Result:
                             {"Authorization": f"Bearer {KEY}"})
 
     asyncio.run(run("127.0.0.1", port, lambda i: make(i + 10_000_000), total=warmup, concurrency=concurrency))
-    return asyncio.run(run("127.0.0.1", port, make, total=total, concurrency=concurrency))
+    server = _tree(pid) if pid else []
+    pg = _postgres_pids()
+    cpu0, pg0 = _cpu_seconds(server), _cpu_seconds(pg)
+    res = asyncio.run(run("127.0.0.1", port, make, total=total, concurrency=concurrency))
+    res.server_cpu_ms = (_cpu_seconds(server) - cpu0) / total * 1000 if server else float("nan")
+    res.db_cpu_ms = (_cpu_seconds(_postgres_pids()) - pg0) / total * 1000
+    return res
 
 
 def main() -> int:
@@ -83,11 +127,11 @@ def main() -> int:
     proc = _uvicorn("bench.echo_app:app", port, base_env, args.workers)
     try:
         _wait(port, proc)
-        echo = _measure(port, args.requests, args.concurrency, args.warmup)
+        echo = _measure(port, args.requests, args.concurrency, args.warmup, proc.pid)
     finally:
         proc.terminate()
         proc.wait(10)
-    print(f"{'bare FastAPI+pydantic echo':<28} {echo.summary()}")
+    print(f"{'bare FastAPI+pydantic echo':<28} {echo.summary()}  server CPU {echo.server_cpu_ms:.2f} ms/req")
     cfg = Path(tempfile.mkdtemp()) / "baton.yaml"
     cfg.write_text("outbox:\n  log_destination: true\n")
     for db in args.db.split(","):
@@ -109,14 +153,15 @@ def main() -> int:
         proc = _uvicorn("bench.baton_app:app", port, env, args.workers)
         try:
             _wait(port, proc)
-            res = _measure(port, args.requests, args.concurrency, args.warmup)
+            res = _measure(port, args.requests, args.concurrency, args.warmup, proc.pid)
         finally:
             proc.terminate()
             proc.wait(30)
             if cleanup:
                 cleanup()
         ratio = res.rate / echo.rate if echo.rate else 0
-        print(f"{'baton intake on ' + db:<28} {res.summary()}  = {ratio:.0%} of bare")
+        print(f"{'baton intake on ' + db:<28} {res.summary()}  = {ratio:.0%} of bare; CPU per handoff: "
+              f"service {res.server_cpu_ms:.2f} ms, PostgreSQL {res.db_cpu_ms:.2f} ms")
     return 0
 
 

@@ -18,6 +18,8 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
     elapsed: float = 0.0
+    server_cpu_ms: float = float("nan")
+    db_cpu_ms: float = float("nan")
 
     @property
     def rate(self) -> float:

@@ -71,13 +71,39 @@ class OutboxConfig(_Model):
     log_destination: bool = True
 
 
+class ChatConfig(_Model):
+    """Chat-surface tuning (Slack, Teams)."""
+
+    burst_threshold: Annotated[int, Field(ge=1, le=10_000, description=(
+        "more new handoffs than this for one channel within burst_window_seconds → one grouped card"))] = 10
+    burst_window_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
+
+
+class CustomerUpdatesConfig(_Model):
+    """How often a waiting customer hears from us, and when a long wait earns a callback offer."""
+
+    min_interval_seconds: Annotated[float, Field(ge=5, le=3600)] = 60.0
+    max_interval_seconds: Annotated[float, Field(ge=5, le=3600)] = 90.0
+    long_wait_seconds: Annotated[float, Field(ge=0, le=86400)] = 600.0
+    tick_seconds: Annotated[float, Field(gt=0, le=300)] = 5.0
+    batch_size: Annotated[int, Field(ge=1, le=1000)] = 100
+
+    @model_validator(mode="after")
+    def _order(self) -> CustomerUpdatesConfig:
+        if self.max_interval_seconds < self.min_interval_seconds:
+            raise ValueError("max_interval_seconds must not be below min_interval_seconds")
+        return self
+
+
 class BatonConfig(_Model):
     queues: dict[str, QueueConfig] = Field(default_factory=lambda: {q: QueueConfig() for q in DEFAULT_QUEUES})
     agents: list[AgentConfig] = Field(default_factory=list)
     limits: Limits = Limits()
     outbox: OutboxConfig = OutboxConfig()
+    chat: ChatConfig = ChatConfig()
     rules: str | None = Field(default=None, description="path of the rules file; the bundled one if unset")
     customer_token_grace_hours: Annotated[float, Field(ge=0, le=24 * 365)] = 24.0
+    customer_updates: CustomerUpdatesConfig = CustomerUpdatesConfig()
 
     @model_validator(mode="after")
     def _check(self) -> BatonConfig:

@@ -52,3 +52,9 @@ class ConcurrentUpdate(DomainError):
 
 class Unauthorized(DomainError):
     code = "unauthorized"
+
+
+class StoreUnavailable(DomainError):
+    """The database cannot be reached right now (HTTP 503): nothing was written, the caller may retry."""
+
+    code = "store_unavailable"

@@ -98,6 +98,10 @@ class EventKind(StrEnum):
     NOTE_ADDED = "note_added"
     AGENT_MESSAGE = "agent_message"
     CUSTOMER_MESSAGE = "customer_message"
+    ENRICHED = "enriched"  # a CRM told us more about the customer (cards re-render)
+    CUSTOMER_UPDATE_SENT = "customer_update_sent"
+    CSAT_RECEIVED = "csat_received"
+    CALLBACK_REQUESTED = "callback_requested"
 
 
 @dataclass(frozen=True, slots=True)

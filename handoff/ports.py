@@ -79,6 +79,22 @@ class HandoffRepository(Protocol):
 
     async def count_recent_for_customer(self, customer_id: str, since: datetime, exclude: str | None) -> int: ...
 
+    async def context(self, handoff_id: str) -> Mapping[str, Any]:
+        """What intake stored beside the state: ``ai`` (summary, steps, confidence), ``technical``, ``routing``."""
+        ...
+
+    async def queued(self, queue: str | None, limit: int) -> Sequence[Handoff]:
+        """Waiting handoffs, most urgent first (priority, then age), optionally of one queue."""
+        ...
+
+    async def held_by(self, agent_id: str, limit: int) -> Sequence[Handoff]:
+        """Open handoffs an agent holds (claimed or waiting on the customer), oldest claim first."""
+        ...
+
+    async def stats_since(self, since: datetime) -> Mapping[str, float]:
+        """Counts for a KPI line: created/claimed/resolved since ``since``, queued now, mean wait to claim (s)."""
+        ...
+
 
 class CustomerRepository(Protocol):
     async def upsert(self, customer: CustomerIn, now: datetime) -> Customer: ...
@@ -86,6 +102,10 @@ class CustomerRepository(Protocol):
     async def get(self, customer_id: str) -> Customer | None: ...
 
     async def find_by_email(self, email: str) -> Customer | None: ...
+
+    async def enrich(self, customer_id: str, changes: Mapping[str, Any], now: datetime) -> Customer | None:
+        """Overwrite what a CRM knows better (name, company, plan, account_value, vip); None if unknown."""
+        ...
 
 
 class AgentRepository(Protocol):
@@ -101,6 +121,10 @@ class AgentRepository(Protocol):
 
     async def open_counts(self) -> Mapping[str, int]:
         """Open handoffs held per agent id."""
+        ...
+
+    async def by_handle(self, surface: str, handle: str) -> Agent | None:
+        """The agent whose ``handles[surface]`` is ``handle`` (a Slack user id), if any."""
         ...
 
     async def performance(self, since: datetime) -> Mapping[str, AgentPerformance]:
@@ -141,6 +165,88 @@ class ExternalRefRepository(Protocol):
 class EventRepository(Protocol):
     async def for_handoff(self, handoff_id: str) -> Sequence[Event]: ...
 
+    async def for_customer(self, customer_id: str, kinds: Sequence[str]) -> Sequence[Event]:
+        """Events of these kinds across all of a customer's handoffs, oldest first (CRM contact statistics)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedRow:
+    """A waiting handoff as the wait-time estimator needs it."""
+
+    id: str
+    queue: str
+    priority: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OpenClaim:
+    """Work an agent holds now."""
+
+    agent_id: str
+    queue: str
+    claimed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateSchedule:
+    """When the next scheduled customer update of a waiting handoff is due (one row per handoff)."""
+
+    handoff_id: str
+    due_at: datetime | None
+    sent: int
+    callback_offered_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Csat:
+    handoff_id: str
+    score: int
+    comment: str | None
+    at: datetime
+
+
+class CustomerSideRepository(Protocol):
+    """Reads and writes of the customer side: queue snapshots, the update schedule, CSAT, the customer timeline."""
+
+    async def queued(self, limit: int) -> Sequence[QueuedRow]:
+        """Waiting handoffs in pick order (priority, age, id), at most ``limit``."""
+        ...
+
+    async def open_claims(self) -> Sequence[OpenClaim]: ...
+
+    async def handle_times(self, since: datetime, per_queue: int) -> Mapping[str, Sequence[float]]:
+        """Claim→resolve seconds of handoffs resolved since ``since``, per queue, oldest first."""
+        ...
+
+    async def arrivals(self, since: datetime) -> Mapping[str, Mapping[str, int]]:
+        """Handoffs created since ``since`` per queue and priority."""
+        ...
+
+    async def events_after(self, handoff_id: str, after_id: int, kinds: Sequence[str], limit: int) -> Sequence[Event]:
+        """Events of one handoff with ``id > after_id`` and a kind in ``kinds``, by id."""
+        ...
+
+    async def event(self, event_id: int) -> Event | None: ...
+
+    async def ensure_schedules(self, now: datetime, first_due: datetime) -> int:
+        """Give every queued handoff a due update (new rows, or rows parked while it was not waiting)."""
+        ...
+
+    async def claim_due(self, now: datetime, limit: int) -> Sequence[UpdateSchedule]:
+        """Due rows, locked until commit (``FOR UPDATE SKIP LOCKED``; SQLite serializes writers)."""
+        ...
+
+    async def advance(self, handoff_id: str, *, due_at: datetime | None, sent: int,
+                      callback_offered_at: datetime | None, now: datetime) -> None: ...
+
+    async def add_csat(self, csat: Csat) -> bool:
+        """Store the rating; False (nothing written) when the handoff already has one."""
+        ...
+
+    async def csat(self, handoff_id: str) -> Csat | None: ...
+
 
 class OutboxRepository(Protocol):
     async def claim(self, *, worker: str, destinations: Sequence[str], limit: int, lane_limit: int,
@@ -178,6 +284,7 @@ class UnitOfWork(Protocol):
     events: EventRepository
     outbox: OutboxRepository
     refs: ExternalRefRepository
+    customer_side: CustomerSideRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -51,6 +51,7 @@ class Renderer:
         self.env = ImmutableSandboxedEnvironment(
             loader=FileSystemLoader(str(root)), undefined=StrictUndefined, autoescape=False,
             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False,
+            auto_reload=False,  # templates ship with the code; no stat() per render
         )
         self.env.filters.update(json=_json, mrkdwn=mrkdwn_escape, truncate_to=truncate, duration=duration)
 

@@ -117,7 +117,7 @@ async def runtime(db_url: str) -> AsyncIterator[Any]:
     from app import build, sync_agents
     from tests.support.destinations import RecordingDestination
 
-    rt = build(make_settings(db_url), extra_destinations=[RecordingDestination()], with_log=False)
+    rt = build(make_settings(db_url), extra_destinations=[RecordingDestination()], with_log=False, integrations=[])
     await sync_agents(rt)
     try:
         yield rt

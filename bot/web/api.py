@@ -96,7 +96,8 @@ def create_api(ctx: WebContext) -> FastAPI:
     errors.install(app)
     keys = [k.encode() for k in ctx.api_keys]
 
-    def require_key(authorization: Annotated[str | None, Header()] = None) -> None:
+    async def require_key(authorization: Annotated[str | None, Header()] = None) -> None:
+        # async on purpose: FastAPI runs plain-def dependencies in a thread pool, a thread hop per request.
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("send 'Authorization: Bearer <API key>'")

@@ -15,6 +15,7 @@ from handoff.errors import (
     InvalidCommand,
     NotFound,
     PayloadTooLarge,
+    StoreUnavailable,
     Unauthorized,
 )
 
@@ -27,6 +28,7 @@ _STATUS: list[tuple[type[DomainError], int]] = [
     (InvalidCommand, 422),
     (PayloadTooLarge, 413),
     (Unauthorized, 401),
+    (StoreUnavailable, 503),
 ]
 
 
@@ -45,6 +47,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+        if isinstance(exc, StoreUnavailable):
+            headers = {"Retry-After": "5"}
         return JSONResponse(error_body(exc.code, exc.message, details=exc.details), status_code=status_for(exc),
                             headers=headers)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
+from handoff.cards import HandoffCard, build_card
 from handoff.errors import NotFound
 from handoff.models import Agent, Customer, Event, Handoff, Status
 from handoff.ports import Page, TranscriptLine
@@ -49,3 +51,43 @@ class Queries:
     async def agents(self) -> Sequence[Agent]:
         async with self.deps.uow(read_only=True) as uow:
             return await uow.agents.list()
+
+    async def card(self, handoff_id: str) -> HandoffCard:
+        """The context card's facts for a chat surface (customer, AI context, trajectory, reasons, CRM links)."""
+        async with self.deps.uow(read_only=True) as uow:
+            h = await uow.handoffs.get(handoff_id)
+            if h is None:
+                raise NotFound(f"no handoff {handoff_id}", handoff_id=handoff_id)
+            return build_card(h, await uow.customers.get(h.customer_id), await uow.handoffs.transcript(h.id),
+                              await uow.handoffs.context(h.id), await uow.refs.for_handoff(h.id),
+                              await uow.handoffs.position(h))
+
+    async def queue(self, queue: str | None = None, limit: int = 20) -> Sequence[Handoff]:
+        """Waiting handoffs, most urgent first (priority, then age)."""
+        async with self.deps.uow(read_only=True) as uow:
+            return await uow.handoffs.queued(queue, limit)
+
+    async def held_by(self, agent_id: str, limit: int = 20) -> Sequence[Handoff]:
+        """The open handoffs an agent holds."""
+        async with self.deps.uow(read_only=True) as uow:
+            return await uow.handoffs.held_by(agent_id, limit)
+
+    async def agent(self, agent_id: str) -> Agent | None:
+        async with self.deps.uow(read_only=True) as uow:
+            return await uow.agents.get(agent_id)
+
+    async def agent_by_handle(self, surface: str, handle: str) -> Agent | None:
+        """The agent a surface user id (``handles[surface]``) belongs to, if configured."""
+        async with self.deps.uow(read_only=True) as uow:
+            return await uow.agents.by_handle(surface, handle)
+
+    async def stats(self, since: datetime) -> Mapping[str, float]:
+        """Today's KPIs (or since any instant): created, claimed, resolved, queued now, open, mean wait."""
+        async with self.deps.uow(read_only=True) as uow:
+            return await uow.handoffs.stats_since(since)
+
+    async def handoff_for_ref(self, system: str, kind: str, external_id: str) -> str | None:
+        """The handoff behind an outside id (a Slack card's ``channel:ts``), if any."""
+        async with self.deps.uow(read_only=True) as uow:
+            ref = await uow.refs.find(system, kind, external_id)
+            return ref.handoff_id if ref else None

@@ -26,7 +26,7 @@ def redacted(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 20, echo: bool = False) -> AsyncEngine:
     """An async engine tuned for our workload.
 
     SQLite: WAL, a 30 s busy timeout, foreign keys on, and ``BEGIN IMMEDIATE`` so a transaction that will
@@ -41,9 +41,13 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
             raise ValueError("DATABASE_URL: in-memory SQLite is not supported (several connections share it)")
         kwargs["pool_size"] = max(1, min(pool_size, 5))
     else:
+        # A pool big enough for the HTTP concurrency plus the dispatcher: overflow connections are closed on
+        # return, and opening one (with asyncpg's SSL probe) costs more than a whole intake.
         kwargs["pool_size"] = pool_size
-        kwargs["max_overflow"] = pool_size
-        kwargs["pool_pre_ping"] = True
+        kwargs["max_overflow"] = pool_size // 2
+        # No ping per checkout (a round trip per transaction); a connection broken by a server restart is
+        # invalidated on first use, the request answers 503, and the pool reconnects.
+        kwargs["pool_recycle"] = 1800
     engine = create_async_engine(u, **kwargs)
     if u.get_backend_name() == "sqlite":
         _tune_sqlite(engine)

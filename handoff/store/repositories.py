@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.schema import Table
@@ -34,6 +34,19 @@ def upsert_insert(conn: AsyncConnection, table: Table) -> Any:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+@lru_cache(maxsize=1)
+def _position_query() -> Any:
+    """Queued handoffs ahead of one in its queue: higher priority first, then older (ids break ties)."""
+    h = t.handoffs.c
+    rank: Any = bindparam("rank", type_=Integer())
+    created: Any = bindparam("created_at", type_=t.handoffs.c.created_at.type)
+    ahead = or_(h.priority_rank < rank,
+                and_(h.priority_rank == rank, or_(h.created_at < created,
+                                                  and_(h.created_at == created, h.id < bindparam("id")))))
+    return (select(func.count()).select_from(t.handoffs)
+            .where(h.status == Status.QUEUED.value, h.queue == bindparam("queue"), ahead))
 
 
 @lru_cache(maxsize=8)
@@ -119,16 +132,9 @@ class SqlHandoffs:
     async def position(self, handoff: Handoff) -> int:
         if handoff.status != Status.QUEUED:
             return 0
-        h = t.handoffs.c
-        rank = handoff.priority.rank
-        ahead = or_(
-            h.priority_rank < rank,
-            and_(h.priority_rank == rank,
-                 or_(h.created_at < handoff.created_at, and_(h.created_at == handoff.created_at, h.id < handoff.id))),
-        )
-        q = select(func.count()).select_from(t.handoffs).where(h.status == Status.QUEUED.value,
-                                                               h.queue == handoff.queue, ahead)
-        return int((await self.conn.execute(q)).scalar_one()) + 1
+        params = {"queue": handoff.queue, "rank": handoff.priority.rank, "created_at": handoff.created_at,
+                  "id": handoff.id}
+        return int((await self.conn.execute(_position_query(), params)).scalar_one()) + 1
 
     async def queue_depths(self) -> dict[str, int]:
         h = t.handoffs.c
@@ -166,6 +172,48 @@ class SqlHandoffs:
         return int((await self.conn.execute(q)).scalar_one())
 
 
+    async def context(self, handoff_id: str) -> Mapping[str, Any]:
+        h = t.handoffs.c
+        row = (await self.conn.execute(select(h.ai, h.technical, h.routing).where(h.id == handoff_id))).first()
+        if row is None:
+            return {}
+        return {"ai": row.ai or {}, "technical": row.technical or {}, "routing": row.routing or []}
+
+    async def queued(self, queue: str | None, limit: int) -> Sequence[Handoff]:
+        h = t.handoffs.c
+        q = (select(t.handoffs).where(h.status == Status.QUEUED.value)
+             .order_by(h.priority_rank, h.created_at, h.id).limit(limit))
+        if queue is not None:
+            q = q.where(h.queue == queue)
+        return [handoff_from_row(r) for r in (await self.conn.execute(q)).mappings()]
+
+    async def held_by(self, agent_id: str, limit: int) -> Sequence[Handoff]:
+        h = t.handoffs.c
+        q = (select(t.handoffs)
+             .where(h.claimed_by == agent_id, h.status.in_([Status.CLAIMED.value, Status.PENDING_CUSTOMER.value]))
+             .order_by(h.claimed_at, h.id).limit(limit))
+        return [handoff_from_row(r) for r in (await self.conn.execute(q)).mappings()]
+
+    async def stats_since(self, since: datetime) -> Mapping[str, float]:
+        h = t.handoffs.c
+
+        async def count(*where: Any) -> int:
+            return int((await self.conn.execute(select(func.count()).select_from(t.handoffs).where(*where)))
+                       .scalar_one())
+
+        waits = (await self.conn.execute(select(h.created_at, h.first_response_at).where(
+            h.created_at >= since, h.first_response_at.is_not(None)))).all()
+        mean_wait = (sum((b - a).total_seconds() for a, b in waits) / len(waits)) if waits else 0.0
+        return {
+            "created": await count(h.created_at >= since),
+            "claimed": float(len(waits)),
+            "resolved": await count(h.resolved_at >= since),
+            "queued": await count(h.status == Status.QUEUED.value),
+            "open": await count(h.status.in_([Status.CLAIMED.value, Status.PENDING_CUSTOMER.value])),
+            "mean_wait_seconds": round(mean_wait, 1),
+        }
+
+
 class SqlCustomers:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -193,6 +241,14 @@ class SqlCustomers:
         q = select(t.customers).where(t.customers.c.email == email.lower())
         row = (await self.conn.execute(q)).mappings().first()
         return customer_from_row(row) if row else None
+
+    async def enrich(self, customer_id: str, changes: Mapping[str, Any], now: datetime) -> Customer | None:
+        allowed = {"name", "company", "plan", "account_value", "vip"}
+        values = {k: v for k, v in changes.items() if k in allowed and v is not None}
+        if values:
+            await self.conn.execute(update(t.customers).where(t.customers.c.id == customer_id)
+                                    .values(**values, updated_at=now))
+        return await self.get(customer_id)
 
 
 class SqlAgents:
@@ -255,6 +311,11 @@ class SqlAgents:
         return {a: int(n) for a, n in await self.conn.execute(q)}
 
 
+    async def by_handle(self, surface: str, handle: str) -> Agent | None:
+        # Agents are few (a support team), and JSON lookups differ per dialect: filter in Python.
+        return next((a for a in await self.list() if a.handles.get(surface) == handle), None)
+
+
 class SqlEvents:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -269,6 +330,12 @@ class SqlEvents:
         e = t.events.c
         rows = (await self.conn.execute(select(t.events).where(e.handoff_id == handoff_id).order_by(e.id)))
         return [event_from_row(r) for r in rows.mappings()]
+
+    async def for_customer(self, customer_id: str, kinds: Sequence[str]) -> Sequence[Event]:
+        e, h = t.events.c, t.handoffs.c
+        q = (select(t.events).join(t.handoffs, h.id == e.handoff_id)
+             .where(h.customer_id == customer_id, e.kind.in_(list(kinds))).order_by(e.id))
+        return [event_from_row(r) for r in (await self.conn.execute(q)).mappings()]
 
 
 class SqlExternalRefs:

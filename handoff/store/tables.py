@@ -228,6 +228,30 @@ class ExternalRefRow(Base):
     updated_at: Mapped[datetime]
 
 
+class CustomerUpdateRow(Base):
+    """The next scheduled update for a waiting customer; claimed by scheduler ticks with row locks."""
+
+    __tablename__ = "customer_updates"
+    __table_args__ = (Index("ix_customer_updates_due", "due_at"),)
+
+    handoff_id: Mapped[str] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"), primary_key=True)
+    due_at: Mapped[datetime | None] = mapped_column(doc="NULL while the handoff is not waiting")
+    sent: Mapped[int] = mapped_column(Integer, default=0)
+    callback_offered_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class CsatRow(Base):
+    """One satisfaction rating per handoff (the primary key makes "once" hold under concurrency)."""
+
+    __tablename__ = "csat_responses"
+
+    handoff_id: Mapped[str] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"), primary_key=True)
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
 customers = cast(Table, CustomerRow.__table__)
 queues = cast(Table, QueueRow.__table__)
 agents = cast(Table, AgentRow.__table__)
@@ -236,3 +260,5 @@ messages = cast(Table, MessageRow.__table__)
 events = cast(Table, EventRow.__table__)
 outbox = cast(Table, OutboxRow.__table__)
 external_refs = cast(Table, ExternalRefRow.__table__)
+customer_updates = cast(Table, CustomerUpdateRow.__table__)
+csat_responses = cast(Table, CsatRow.__table__)

@@ -7,11 +7,14 @@ import weakref
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from handoff.errors import StoreUnavailable
 from handoff.models import Event
 from handoff.outbox import OutboxRouting
 from handoff.ports import Notifier
+from handoff.store.customer_side import SqlCustomerSide
 from handoff.store.outbox import SqlOutbox
 from handoff.store.repositories import SqlAgents, SqlCustomers, SqlEvents, SqlExternalRefs, SqlHandoffs
 
@@ -41,6 +44,7 @@ class SqlUnitOfWork:
     events: SqlEvents
     outbox: SqlOutbox
     refs: SqlExternalRefs
+    customer_side: SqlCustomerSide
 
     def __init__(self, engine: AsyncEngine, routing: OutboxRouting, notifier: Notifier | None = None,
                  *, read_only: bool = False) -> None:
@@ -60,6 +64,9 @@ class SqlUnitOfWork:
             await self._write_lock.acquire()
         try:
             conn = await self._engine.connect()
+        except (OperationalError, InterfaceError, OSError) as exc:
+            self._release_write_lock()
+            raise StoreUnavailable(f"the database is unreachable ({type(exc).__name__}); nothing was written") from exc
         except BaseException:
             self._release_write_lock()
             raise
@@ -73,6 +80,7 @@ class SqlUnitOfWork:
         self.events = SqlEvents(conn)
         self.outbox = SqlOutbox(conn)
         self.refs = SqlExternalRefs(conn)
+        self.customer_side = SqlCustomerSide(conn)
         self._pending = []
         return self
 
@@ -88,6 +96,9 @@ class SqlUnitOfWork:
                     await conn.close()
         finally:
             self._release_write_lock()
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            # The server went away under us (restart, failover): a retryable 503, not a 500.
+            raise StoreUnavailable("the database connection was lost; nothing was written") from exc
 
     def _release_write_lock(self) -> None:
         lock, self._write_lock = self._write_lock, None

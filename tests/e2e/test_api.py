@@ -171,7 +171,9 @@ async def test_agents_can_be_changed_at_runtime(client: Any) -> None:
 
 async def test_readyz_reports_database_and_migrations(client: Any) -> None:
     r = await client.get("/readyz")
-    assert r.status_code == 200 and r.json() == {"status": "ready", "database": "ok", "migrations": "current"}
+    body = r.json()
+    assert r.status_code == 200 and body["status"] == "ready"
+    assert body["database"] == "ok" and body["migrations"] == "current"
 
 
 async def test_only_the_holder_speaks_to_the_customer(client: Any) -> None:
@@ -196,3 +198,48 @@ async def test_only_the_holder_speaks_to_the_customer(client: Any) -> None:
     assert [m["text"] for m in agent_lines] == ["Hi Sarah, I'm Emma from the technical team."]
     assert [e["kind"] for e in rec["timeline"]] == ["created", "note_added", "claimed", "agent_message",
                                                     "note_added", "note_added"]
+
+
+async def test_database_down_is_503_with_retry_after_not_500() -> None:
+    import httpx
+
+    from app import build, create_app
+    from tests.conftest import API_KEY, make_settings
+
+    rt = build(make_settings("postgresql://postgres@127.0.0.1:1/nowhere"), with_log=False)
+    app = create_app(rt, run_dispatcher=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
+                                 headers={"Authorization": f"Bearer {API_KEY}"}) as c:
+        r = await c.post("/v1/handoffs", json=intake_body())
+        assert r.status_code == 503 and r.headers["retry-after"] == "5"
+        assert r.json()["error"] == "store_unavailable"
+        ready = await c.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["database"].startswith("unreachable")
+    await rt.engine.dispose()
+
+
+async def test_a_lost_database_connection_is_503_and_the_pool_recovers(pg_url: str) -> None:
+    import asyncpg
+    import httpx
+    from sqlalchemy.engine import make_url
+
+    from app import build, create_app, sync_agents
+    from tests.conftest import API_KEY, make_settings
+
+    rt = build(make_settings(pg_url), with_log=False)
+    await sync_agents(rt)
+    app = create_app(rt, run_dispatcher=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
+                                 headers={"Authorization": f"Bearer {API_KEY}"}) as c:
+        assert (await c.post("/v1/handoffs", json=intake_body())).status_code == 201
+        u = make_url(pg_url)
+        admin = await asyncpg.connect(host=u.host, port=u.port, user=u.username, database=u.database)
+        try:  # what a server restart does to pooled connections
+            await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        finally:
+            await admin.close()
+        codes = [(await c.post("/v1/handoffs", json=intake_body())).status_code for _ in range(3)]
+        assert 500 not in codes and codes[-1] == 201, codes
+        assert set(codes) <= {201, 503}
+    await rt.engine.dispose()

@@ -24,7 +24,7 @@ def server(db_url: str) -> Any:
     from tests.support.destinations import RecordingDestination
 
     recorder = RecordingDestination()
-    rt = build(make_settings(db_url), extra_destinations=[recorder], with_log=False)
+    rt = build(make_settings(db_url), extra_destinations=[recorder], with_log=False, integrations=[])
     with serve_in_thread(create_app(rt)) as base:
         yield base, recorder
 

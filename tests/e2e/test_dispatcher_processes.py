@@ -25,7 +25,8 @@ async def _seed(url: str, n: int) -> None:
     from app import build
     from handoff.contract import HandoffIn
 
-    rt = build(make_settings(url), extra_destinations=[HttpRecorderDestination()], with_log=False)
+    rt = build(make_settings(url), extra_destinations=[HttpRecorderDestination()], with_log=False,
+               integrations=[])
     try:
         for _ in range(n):
             await rt.intake.submit(HandoffIn.model_validate(intake_body()))
@@ -36,7 +37,7 @@ async def _seed(url: str, n: int) -> None:
 async def _counts(url: str) -> dict[str, int]:
     from app import build
 
-    rt = build(make_settings(url), with_log=False)
+    rt = build(make_settings(url), with_log=False, integrations=[])
     try:
         async with rt.deps.uow(read_only=True) as uow:
             return dict(await uow.outbox.counts())

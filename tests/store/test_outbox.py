@@ -176,7 +176,7 @@ async def test_two_dispatchers_never_deliver_the_same_item_twice(runtime: Any, d
     for hid in ids:
         await runtime.actions.claim(hid, "emma", Surface.API)
         await runtime.actions.resolve(hid, "emma", Surface.API)
-    other = build(make_settings(db_url), extra_destinations=[rec], with_log=False)
+    other = build(make_settings(db_url), extra_destinations=[rec], with_log=False, integrations=[])
     d1 = Dispatcher(runtime.deps, [rec], worker_id="w1")
     d2 = Dispatcher(other.deps, [rec], worker_id="w2")
     d1.batch_size = d2.batch_size = 7
@@ -251,7 +251,7 @@ async def test_batch_destinations_get_all_items_in_one_call_and_partial_failures
     from tests.conftest import make_settings
 
     dest = BatchRecorder()
-    rt = build(make_settings(db_url), extra_destinations=[dest], with_log=False)
+    rt = build(make_settings(db_url), extra_destinations=[dest], with_log=False, integrations=[])
     try:
         ids = [await new_handoff(rt) for _ in range(3)]
         for hid in ids:

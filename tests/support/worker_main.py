@@ -15,7 +15,7 @@ def main() -> int:
     from tests.support.http_recorder import HttpRecorderDestination
 
     dest = HttpRecorderDestination(os.environ["RECEIVER_URL"], float(os.environ.get("DELIVERY_DELAY", "0")))
-    rt = build(load_settings(), extra_destinations=[dest], with_log=False)
+    rt = build(load_settings(), extra_destinations=[dest], with_log=False, integrations=[])
     return asyncio.run(run_worker(rt))
 
 

@@ -1,0 +1,103 @@
+"""``POST /demo/handoffs``: the demo page's same-origin intake, served only when ``BATON_DEMO`` is on.
+
+Why it exists: the demo page at ``/`` plays the AI widget in a browser, and a browser must never hold the
+server API key. Why it is safe enough on a developer's machine: it is off unless ``BATON_DEMO`` is set (``python
+app.py`` sets it only when it generated a dev key, i.e. nothing was configured); it forces ``source="demo"`` so
+demo handoffs are visibly apart and can never collide with a real conversation id; it takes no email address
+(a real customer's record, found by email, cannot be touched), no callback URL (no outbound requests to
+arbitrary hosts), no trigger or priority inputs beyond "the customer asked for a human"; bodies are small;
+and it is rate-limited per client address and overall. Do not turn it on in production.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from handoff.contract import AIContext, CustomerIn, HandoffIn, TriggerIn, Turn
+from handoff.services.intake import Intake
+from handoff.services.waits import WaitTimes
+from templates import Renderer
+
+PER_CLIENT_PER_MINUTE = 6
+OVERALL_PER_MINUTE = 60
+
+
+class DemoTurn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["customer", "ai"]
+    text: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class DemoHandoffBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    conversation_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+    name: Annotated[str, Field(max_length=80)] | None = None
+    locale: Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")] = "en"
+    transcript: Annotated[list[DemoTurn], Field(min_length=1, max_length=30)]
+
+
+class RateLimiter:
+    """Sliding one-minute windows per client and overall (in-process: the demo runs as one process)."""
+
+    def __init__(self, per_client: int = PER_CLIENT_PER_MINUTE, overall: int = OVERALL_PER_MINUTE) -> None:
+        self.per_client, self.overall = per_client, overall
+        self._hits: dict[str, deque[float]] = defaultdict(deque)
+        self._all: deque[float] = deque()
+
+    def allow(self, client: str, now: float | None = None) -> float | None:
+        """None when allowed (and counted); otherwise seconds until the next request may pass."""
+        now = time.monotonic() if now is None else now
+        mine = self._hits[client]
+        for q in (mine, self._all):
+            while q and now - q[0] >= 60:
+                q.popleft()
+        for q, limit in ((mine, self.per_client), (self._all, self.overall)):
+            if len(q) >= limit:
+                return max(1.0, 60 - (now - q[0]))
+        mine.append(now)
+        self._all.append(now)
+        if len(self._hits) > 10_000:  # forget idle clients
+            for k in [k for k, v in self._hits.items() if not v]:
+                del self._hits[k]
+        return None
+
+
+def mount_demo(app: FastAPI, *, intake: Intake, waits: WaitTimes, renderer: Renderer,
+               labels: Mapping[str, str], limiter: RateLimiter | None = None) -> None:
+    """Add ``POST /demo/handoffs`` (call only when ``settings.demo`` is true)."""
+    limits = limiter or RateLimiter()
+
+    @app.post("/demo/handoffs", tags=["demo"], status_code=201)
+    async def demo_handoff(body: DemoHandoffBody, request: Request) -> Any:
+        """Escalate the demo page's conversation: an intake with ``source="demo"``, no API key."""
+        wait = limits.allow(request.client.host if request.client else "?")
+        if wait is not None:
+            return JSONResponse({"error": "rate_limited", "message": "too many demo handoffs; try again shortly"},
+                                status_code=429, headers={"Retry-After": str(round(wait))})
+        first = next((t.text for t in body.transcript if t.role == "customer"), "")
+        handoff_in = HandoffIn(
+            source="demo", conversation_id=body.conversation_id,
+            customer=CustomerIn(name=body.name or None, locale=body.locale),
+            transcript=[Turn(role=t.role, text=t.text) for t in body.transcript],
+            ai=AIContext(summary=f"Demo: {first[:200]}"),
+            trigger=TriggerIn(reason="customer_request", detail="asked for a human in the demo widget"),
+        )
+        result = await intake.submit(handoff_in)
+        h = result.handoff
+        seconds, longer = await waits.intake_hook(h, result.position)
+        team = labels.get(h.queue, h.queue)
+        message = renderer.customer_text("escalated", h.locale, name=(body.name or "").split(" ")[0] or None,
+                                         team=team, position=result.position, wait_seconds=seconds,
+                                         longer_than_usual=longer)
+        return JSONResponse({
+            "id": h.id, "customer_token": h.customer_token, "status": h.status.value, "queue": h.queue, "team": team,
+            "position": result.position, "estimated_wait_seconds": seconds, "longer_than_usual": longer,
+            "customer_message": message, "status_url": f"/v1/handoffs/{h.id}/status",
+        }, status_code=201 if result.created else 200)

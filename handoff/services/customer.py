@@ -1,0 +1,207 @@
+"""The waiting customer's use cases: who may look, what they see, and what they may do.
+
+Access is the handoff's ``customer_token`` (compared in constant time), valid until the resolution plus a
+grace period. Everything the customer reads goes through :func:`handoff.updates.message_for`, which keeps
+internal notes, routing reasons and agent ids out.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from handoff.errors import IllegalTransition, InvalidCommand, NotFound, Unauthorized
+from handoff.eta import WaitEstimate
+from handoff.models import Actor, ActorType, Event, EventKind, Handoff, Status, Surface
+from handoff.ports import Csat, UnitOfWork
+from handoff.services.common import Deps
+from handoff.services.conversation import Conversation
+from handoff.services.waits import WaitTimes
+from handoff.updates import CUSTOMER_KINDS, CustomerMessage, MessageContext, message_for
+
+_DUMMY_TOKEN = b"x" * 43
+_KINDS = sorted(k.value for k in CUSTOMER_KINDS)
+CALLBACK_CHANNELS = ("callback", "email")
+MAX_COMMENT = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerEvent:
+    """A timeline event as the customer sees it; ``id`` is the event id (the SSE id)."""
+
+    id: int
+    at: datetime
+    locale: str
+    message: CustomerMessage
+
+
+@dataclass(frozen=True, slots=True)
+class MessageLine:
+    seq: int
+    role: str
+    text: str
+    at: datetime | None
+    author_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusView:
+    """The customer's status page: state, place in line, estimate, who is helping, new messages."""
+
+    handoff: Handoff
+    position: int
+    estimate: WaitEstimate | None
+    agent_name: str | None
+    messages: Sequence[MessageLine]
+    last_event_id: int
+    rated: bool
+    callback_requested: bool
+
+
+class CustomerSide:
+    def __init__(self, deps: Deps, waits: WaitTimes, conversation: Conversation) -> None:
+        self.deps = deps
+        self.waits = waits
+        self.conversation = conversation
+
+    @property
+    def grace(self) -> timedelta:
+        return timedelta(hours=self.deps.config.customer_token_grace_hours)
+
+    async def authorize(self, handoff_id: str, token: str | None) -> Handoff:
+        """The handoff, if ``token`` is its customer token and it has not expired.
+
+        Raises:
+            Unauthorized: no token, a wrong one, an unknown handoff (not told apart, so ids cannot be probed),
+                or a conversation that ended more than the grace period ago.
+        """
+        if not token:
+            raise Unauthorized("send the customer token as 'Authorization: Bearer <token>' or '?token='")
+        async with self.deps.uow(read_only=True) as uow:
+            h = await uow.handoffs.get(handoff_id)
+        expected = h.customer_token.encode() if h else _DUMMY_TOKEN
+        if not hmac.compare_digest(token.encode(), expected) or h is None:
+            raise Unauthorized("unknown handoff or token")
+        ended = h.resolved_at or h.closed_at
+        if h.status in (Status.RESOLVED, Status.CLOSED) and ended and self.deps.now() > ended + self.grace:
+            raise Unauthorized("this conversation has ended; its token expired")
+        return h
+
+    async def _context(self, uow: UnitOfWork, h: Handoff) -> MessageContext:
+        customer = await uow.customers.get(h.customer_id)
+        names = {a.id: a.display_name for a in await uow.agents.list()}
+        first = next((m.text for m in await uow.handoffs.messages_after(h.id, -1, limit=20) if m.role == "customer"),
+                     None)
+        position = await uow.handoffs.position(h)
+        estimate = await self.waits.estimate_in(uow, h, position)
+        about = None if first is None else (first if len(first) <= 80 else first[:79].rstrip() + "…")
+        return MessageContext(handoff=h, customer_name=customer.name if customer else None, agent_names=names,
+                              about=about, position=position, estimate=estimate)
+
+    @staticmethod
+    def _render(events: Sequence[Event], ctx: MessageContext) -> list[CustomerEvent]:
+        out = []
+        for e in events:
+            msg = message_for(e, ctx)
+            if msg is not None and e.id is not None:
+                out.append(CustomerEvent(e.id, e.at, ctx.handoff.locale, msg))
+        return out
+
+    async def events_after(self, handoff_id: str, after_id: int, limit: int = 200) -> list[CustomerEvent]:
+        """Customer-facing events after ``after_id`` (the SSE ``Last-Event-ID``), oldest first."""
+        async with self.deps.uow(read_only=True) as uow:
+            h = await uow.handoffs.get(handoff_id)
+            if h is None:
+                raise NotFound(f"no handoff {handoff_id}", handoff_id=handoff_id)
+            events = await uow.customer_side.events_after(handoff_id, after_id, _KINDS, limit)
+            if not events:
+                return []
+            return self._render(events, await self._context(uow, h))
+
+    async def event(self, event_id: int) -> tuple[Handoff, CustomerEvent] | None:
+        """One event as the customer sees it (for webhook delivery, by id), with the handoff's current state."""
+        async with self.deps.uow(read_only=True) as uow:
+            e = await uow.customer_side.event(event_id)
+            h = await uow.handoffs.get(e.handoff_id) if e else None
+            if e is None or h is None or e.kind not in CUSTOMER_KINDS:
+                return None
+            rendered = self._render([e], await self._context(uow, h))
+            return (h, rendered[0]) if rendered else None
+
+    async def status(self, handoff_id: str, after_seq: int = -1) -> StatusView:
+        """State, place in line, estimate, agent name, and messages after ``after_seq``."""
+        async with self.deps.uow(read_only=True) as uow:
+            h = await uow.handoffs.get(handoff_id)
+            if h is None:
+                raise NotFound(f"no handoff {handoff_id}", handoff_id=handoff_id)
+            names = {a.id: a.display_name for a in await uow.agents.list()}
+            position = await uow.handoffs.position(h)
+            estimate = await self.waits.estimate_in(uow, h, position)
+            lines = [MessageLine(m.seq, m.role, m.text, m.ts, names.get(m.author or "", None) if m.role == "agent"
+                                 else None)
+                     for m in await uow.handoffs.messages_after(h.id, after_seq)
+                     if m.role in ("customer", "ai", "agent")]
+            last = await uow.customer_side.events_after(h.id, 0, _KINDS, 100_000)
+            rated = await uow.customer_side.csat(h.id) is not None
+        return StatusView(
+            handoff=h, position=position, estimate=estimate,
+            agent_name=names.get(h.claimed_by, h.claimed_by) if h.claimed_by else None, messages=lines,
+            last_event_id=last[-1].id or 0 if last else 0, rated=rated,
+            callback_requested=any(e.kind is EventKind.CALLBACK_REQUESTED for e in last))
+
+    async def send_message(self, handoff_id: str, text: str) -> Event:
+        """The customer writes; the agent's thread (Slack/Teams) gets it through the outbox."""
+        return await self.conversation.customer_message(handoff_id, text, Surface.WIDGET)
+
+    async def rate(self, handoff_id: str, score: int, comment: str | None) -> Event:
+        """Record the customer's satisfaction (1-5) once, after resolution.
+
+        Raises:
+            InvalidCommand: score outside 1-5, comment too long.
+            IllegalTransition: not resolved yet, or already rated.
+        """
+        if not 1 <= score <= 5:
+            raise InvalidCommand("score must be 1 to 5", field="score")
+        comment = (comment or "").strip() or None
+        if comment and len(comment) > MAX_COMMENT:
+            raise InvalidCommand(f"a comment is limited to {MAX_COMMENT} characters", field="comment")
+        async with self.deps.uow() as uow:
+            h = await uow.handoffs.lock(handoff_id)
+            if h is None:
+                raise NotFound(f"no handoff {handoff_id}", handoff_id=handoff_id)
+            if h.status not in (Status.RESOLVED, Status.CLOSED):
+                raise IllegalTransition("a rating is taken once the conversation is resolved", handoff_id=h.id)
+            now = self.deps.now()
+            if not await uow.customer_side.add_csat(Csat(h.id, score, comment, now)):
+                raise IllegalTransition("this conversation was already rated", handoff_id=h.id)
+            event = Event(handoff_id=h.id, kind=EventKind.CSAT_RECEIVED, actor=Actor(ActorType.CUSTOMER),
+                          source=Surface.WIDGET, at=now, data={"score": score, "comment": comment})
+            uow.record(event)
+            ids = await uow.commit()
+        return replace(event, id=ids[0])
+
+    async def request_callback(self, handoff_id: str, channel: str, contact: str | None,
+                               note: str | None) -> tuple[Event, bool]:
+        """The customer would rather be called back or emailed than wait. Idempotent: (event, created).
+
+        The event reaches the agents' card through the outbox, with the contact the customer gave.
+        """
+        if channel not in CALLBACK_CHANNELS:
+            raise InvalidCommand(f"channel must be one of {', '.join(CALLBACK_CHANNELS)}", field="channel")
+        async with self.deps.uow() as uow:
+            h = await uow.handoffs.lock(handoff_id)
+            if h is None:
+                raise NotFound(f"no handoff {handoff_id}", handoff_id=handoff_id)
+            if not h.is_open:
+                raise IllegalTransition(f"the conversation is {h.status.value}", handoff_id=h.id)
+            earlier = await uow.customer_side.events_after(h.id, 0, [EventKind.CALLBACK_REQUESTED.value], 1)
+            if earlier:
+                return earlier[0], False
+            event = Event(handoff_id=h.id, kind=EventKind.CALLBACK_REQUESTED, actor=Actor(ActorType.CUSTOMER),
+                          source=Surface.WIDGET, at=self.deps.now(),
+                          data={"channel": channel, "contact": contact, "note": note})
+            uow.record(event)
+            ids = await uow.commit()
+        return replace(event, id=ids[0]), True

@@ -1,0 +1,69 @@
+"""Scheduled customer updates: the scheduler ticks, the database remembers.
+
+Each tick (1) gives every waiting handoff a schedule row, (2) claims due rows with row locks, (3) for each,
+locks the handoff, re-checks that it still waits, decides the update (:func:`handoff.updates.next_update`),
+records it as a ``customer_update_sent`` event — the outbox carries it to SSE and the webhook — and moves
+``due_at`` forward, all in one transaction. A restart loses nothing; two schedulers never send one update twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from handoff.models import Actor, Event, EventKind, Surface
+from handoff.services.common import Deps
+from handoff.services.waits import WaitTimes
+from handoff.updates import UpdatePolicy, next_update
+
+log = logging.getLogger("baton.updates")
+
+
+class CustomerUpdates:
+    def __init__(self, deps: Deps, waits: WaitTimes) -> None:
+        self.deps = deps
+        self.waits = waits
+        c = deps.config.customer_updates
+        self.policy = UpdatePolicy(min_interval_seconds=c.min_interval_seconds,
+                                   max_interval_seconds=c.max_interval_seconds, long_wait_seconds=c.long_wait_seconds)
+        self.batch_size = c.batch_size
+
+    async def tick(self) -> int:
+        """Send every update that is due; returns how many were recorded."""
+        now = self.deps.now()
+        async with self.deps.uow() as uow:
+            # The first update comes one short interval after the escalation message.
+            if await uow.customer_side.ensure_schedules(now, now + timedelta(seconds=self.policy.min_interval_seconds)):
+                await uow.commit()
+        sent = 0
+        while True:
+            n, more = await self._batch()
+            sent += n
+            if not more:
+                return sent
+
+    async def _batch(self) -> tuple[int, bool]:
+        sent = 0
+        async with self.deps.uow() as uow:
+            now = self.deps.now()
+            rows = await uow.customer_side.claim_due(now, self.batch_size)
+            if not rows:
+                return 0, False
+            for row in rows:
+                h = await uow.handoffs.lock(row.handoff_id)
+                position = await uow.handoffs.position(h) if h else 0
+                estimate = await self.waits.estimate_in(uow, h, position) if h else None
+                due = next_update(h, row, position, estimate, now, self.policy) if h else None
+                if h is None or due is None:  # not waiting any more: park until it waits again
+                    await uow.customer_side.advance(row.handoff_id, due_at=None, sent=row.sent,
+                                                    callback_offered_at=row.callback_offered_at, now=now)
+                    continue
+                uow.record(Event(handoff_id=h.id, kind=EventKind.CUSTOMER_UPDATE_SENT, actor=Actor.system(),
+                                 source=Surface.SYSTEM, at=now, data={"update": due.update, **due.facts}))
+                await uow.customer_side.advance(
+                    h.id, due_at=due.next_due_at, sent=row.sent + 1,
+                    callback_offered_at=now if due.callback_offered else row.callback_offered_at, now=now)
+                sent += 1
+            await uow.commit()
+        log.debug("sent %d scheduled customer updates", sent)
+        return sent, len(rows) >= self.batch_size

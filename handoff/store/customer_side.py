@@ -1,0 +1,104 @@
+"""The customer side's queries: queue snapshots for wait estimates, the update schedule, CSAT, the timeline.
+
+The update schedule is one row per handoff (``customer_updates``). Scheduler ticks claim due rows with
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite serializes writers with ``BEGIN IMMEDIATE``), write the
+update and move ``due_at`` forward in the same transaction, so two schedulers never send the same update.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from handoff.models import Event, Status
+from handoff.ports import Csat, OpenClaim, QueuedRow, UpdateSchedule
+from handoff.store import tables as t
+from handoff.store.mapping import event_from_row
+from handoff.store.repositories import upsert_insert
+
+_h = t.handoffs.c
+_u = t.customer_updates.c
+_HELD = (Status.CLAIMED.value, Status.PENDING_CUSTOMER.value)
+
+
+class SqlCustomerSide:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def queued(self, limit: int) -> Sequence[QueuedRow]:
+        q = (select(_h.id, _h.queue, _h.priority, _h.created_at).where(_h.status == Status.QUEUED.value)
+             .order_by(_h.priority_rank, _h.created_at, _h.id).limit(limit))
+        return [QueuedRow(r.id, r.queue, r.priority, r.created_at) for r in await self.conn.execute(q)]
+
+    async def open_claims(self) -> Sequence[OpenClaim]:
+        q = select(_h.claimed_by, _h.queue, _h.claimed_at, _h.updated_at).where(
+            _h.status.in_(_HELD), _h.claimed_by.is_not(None))
+        return [OpenClaim(r.claimed_by, r.queue, r.claimed_at or r.updated_at) for r in await self.conn.execute(q)]
+
+    async def handle_times(self, since: datetime, per_queue: int) -> Mapping[str, Sequence[float]]:
+        q = (select(_h.queue, _h.claimed_at, _h.resolved_at)
+             .where(_h.resolved_at >= since, _h.claimed_at.is_not(None))
+             .order_by(_h.resolved_at.desc()).limit(per_queue * 20))
+        out: dict[str, list[float]] = defaultdict(list)
+        for r in await self.conn.execute(q):
+            if len(out[r.queue]) < per_queue:
+                out[r.queue].append(max(0.0, (r.resolved_at - r.claimed_at).total_seconds()))
+        return {k: v[::-1] for k, v in out.items()}
+
+    async def arrivals(self, since: datetime) -> Mapping[str, Mapping[str, int]]:
+        q = select(_h.queue, _h.priority, func.count()).where(_h.created_at >= since).group_by(_h.queue, _h.priority)
+        out: dict[str, dict[str, int]] = defaultdict(dict)
+        for queue, priority, n in await self.conn.execute(q):
+            out[queue][priority] = int(n)
+        return out
+
+    async def events_after(self, handoff_id: str, after_id: int, kinds: Sequence[str], limit: int) -> Sequence[Event]:
+        e = t.events.c
+        q = (select(t.events).where(e.handoff_id == handoff_id, e.id > after_id, e.kind.in_(list(kinds)))
+             .order_by(e.id).limit(limit))
+        return [event_from_row(r) for r in (await self.conn.execute(q)).mappings()]
+
+    async def event(self, event_id: int) -> Event | None:
+        row = (await self.conn.execute(select(t.events).where(t.events.c.id == event_id))).mappings().first()
+        return event_from_row(row) if row else None
+
+    async def ensure_schedules(self, now: datetime, first_due: datetime) -> int:
+        waiting = _h.status == Status.QUEUED.value
+        missing = select(_h.id, _h.updated_at).where(waiting, ~exists().where(_u.handoff_id == _h.id))
+        rows = (await self.conn.execute(missing)).all()
+        if rows:
+            ins = upsert_insert(self.conn, t.customer_updates).values(
+                [{"handoff_id": r.id, "due_at": first_due, "sent": 0, "updated_at": now} for r in rows])
+            await self.conn.execute(ins.on_conflict_do_nothing(index_elements=["handoff_id"]))
+        parked = (update(t.customer_updates)
+                  .where(_u.due_at.is_(None), exists().where(and_(_h.id == _u.handoff_id, waiting)))
+                  .values(due_at=first_due, updated_at=now))
+        result = await self.conn.execute(parked)
+        return len(rows) + int(result.rowcount or 0)
+
+    async def claim_due(self, now: datetime, limit: int) -> Sequence[UpdateSchedule]:
+        q = (select(t.customer_updates).where(_u.due_at.is_not(None), _u.due_at <= now)
+             .order_by(_u.due_at, _u.handoff_id).limit(limit).with_for_update(skip_locked=True))
+        return [UpdateSchedule(r.handoff_id, r.due_at, r.sent, r.callback_offered_at)
+                for r in await self.conn.execute(q)]
+
+    async def advance(self, handoff_id: str, *, due_at: datetime | None, sent: int,
+                      callback_offered_at: datetime | None, now: datetime) -> None:
+        await self.conn.execute(update(t.customer_updates).where(_u.handoff_id == handoff_id).values(
+            due_at=due_at, sent=sent, callback_offered_at=callback_offered_at, updated_at=now))
+
+    async def add_csat(self, csat: Csat) -> bool:
+        ins = upsert_insert(self.conn, t.csat_responses).values(
+            handoff_id=csat.handoff_id, score=csat.score, comment=csat.comment, at=csat.at)
+        result = await self.conn.execute(ins.on_conflict_do_nothing(index_elements=["handoff_id"])
+                                         .returning(t.csat_responses.c.handoff_id))
+        return result.first() is not None
+
+    async def csat(self, handoff_id: str) -> Csat | None:
+        c = t.csat_responses.c
+        r = (await self.conn.execute(select(t.csat_responses).where(c.handoff_id == handoff_id))).first()
+        return Csat(r.handoff_id, r.score, r.comment, r.at) if r else None

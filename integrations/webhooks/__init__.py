@@ -1,0 +1,50 @@
+"""Signed customer webhooks: ``webhook_integration(settings, rt)`` when ``BATON_WEBHOOK_SECRET`` is set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from integrations.webhooks.destination import WebhookDestination
+from integrations.webhooks.signing import HEADER, sign, verify
+
+
+@dataclass
+class WebhookIntegration:
+    destination: WebhookDestination
+    name: str = "customer_webhooks"
+    destinations: list[Any] = field(default_factory=list)
+
+    def mount(self, app: Any) -> None:
+        return None
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        await self.destination.aclose()
+
+    def readiness(self) -> tuple[bool, str]:
+        return True, "signed with BATON_WEBHOOK_SECRET (Baton-Signature: t=…,v1=…)"
+
+
+def webhook_integration(settings: Any, rt: Any) -> WebhookIntegration | None:
+    """The signed webhook destination; None (off) without ``BATON_WEBHOOK_SECRET``.
+
+    The secret is required rather than generated: a receiver must know it to verify anything, so a
+    made-up one would only produce webhooks nobody can trust.
+    """
+    from handoff.services.customer import CustomerSide
+    from handoff.services.waits import WaitTimes
+    from templates import Renderer
+
+    secret = getattr(settings, "webhook_secret", None)
+    if secret is None or not secret.get_secret_value():
+        return None
+    labels = {k: (q.display_name or k) for k, q in rt.config.queues.items()}
+    side = CustomerSide(rt.deps, WaitTimes(rt.deps), rt.conversation)
+    dest = WebhookDestination(side, Renderer(), labels, secret.get_secret_value().encode(), clock=rt.deps.now)
+    return WebhookIntegration(destination=dest, destinations=[dest])
+
+
+__all__ = ["HEADER", "WebhookDestination", "WebhookIntegration", "sign", "verify", "webhook_integration"]

@@ -1,0 +1,92 @@
+"""The signed customer webhook: each customer-facing event is POSTed to the handoff's ``callback_url``.
+
+Delivered by the outbox (at least once, in order per handoff, never blocking anything else), by id: the event
+is rendered at delivery time in customer wording, exactly as the widget shows it. Retries: timeouts, connection
+errors, 408, 429 (honouring ``Retry-After``) and 5xx come back later with backoff; any other 4xx is permanent
+(dead-lettered, visible with ``python app.py outbox dead``). Receivers dedupe on ``Baton-Event-Id``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from handoff.models import Event
+from handoff.outbox import OutboxItem, PermanentFailure, RetryLater
+from handoff.services.customer import CustomerSide
+from handoff.updates import CUSTOMER_KINDS
+from integrations.webhooks.signing import HEADER, sign
+from templates import Renderer
+from templates.customer import event_json
+
+log = logging.getLogger("baton.webhooks")
+USER_AGENT = "Baton-Webhooks/1"
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """``Retry-After`` as seconds (delta-seconds or an HTTP date); None when absent or unreadable."""
+    if not value:
+        return None
+    v = value.strip()
+    if v.isdigit():
+        return float(v)
+    try:
+        return max(0.0, (parsedate_to_datetime(v) - now).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+class WebhookDestination:
+    """Outbox destination ``customer_webhook``."""
+
+    name = "customer_webhook"
+
+    def __init__(self, side: CustomerSide, renderer: Renderer, labels: Mapping[str, str], secret: bytes, *,
+                 clock: Callable[[], datetime], timeout: float = 10.0,
+                 client: httpx.AsyncClient | None = None) -> None:
+        self.side = side
+        self.renderer = renderer
+        self.labels = labels
+        self.secret = secret
+        self.clock = clock
+        self.client = client or httpx.AsyncClient(timeout=timeout, follow_redirects=False,
+                                                  headers={"User-Agent": USER_AGENT})
+
+    def subscribes(self, event: Event) -> bool:
+        return event.kind in CUSTOMER_KINDS
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def deliver(self, item: OutboxItem) -> None:
+        event_id = item.payload.get("event_id")
+        found = await self.side.event(int(event_id)) if event_id is not None else None
+        if found is None:
+            return
+        handoff, ce = found
+        if not handoff.callback_url:
+            return  # this handoff asked for no webhook: nothing to send
+        body = json.dumps(event_json(self.renderer, event_id=ce.id, handoff_id=handoff.id, at=ce.at, locale=ce.locale,
+                                     message=ce.message, queue_labels=self.labels),
+                          ensure_ascii=False, separators=(",", ":")).encode()
+        now = self.clock()
+        headers = {"Content-Type": "application/json", HEADER: sign(self.secret, body, int(now.timestamp())),
+                   "Baton-Event-Id": str(ce.id), "Baton-Event-Type": ce.message.type,
+                   "Idempotency-Key": item.idempotency_key}
+        try:
+            r = await self.client.post(handoff.callback_url, content=body, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise RetryLater(f"webhook timed out: {type(exc).__name__}") from None
+        except httpx.TransportError as exc:
+            raise RetryLater(f"webhook unreachable: {type(exc).__name__}") from None
+        if r.status_code < 300:
+            return
+        where = f"webhook answered HTTP {r.status_code}"
+        if r.status_code in (408, 429) or r.status_code >= 500:
+            raise RetryLater(where, retry_after=retry_after_seconds(r.headers.get("Retry-After"), now))
+        raise PermanentFailure(f"{where}: {r.text[:200]}")

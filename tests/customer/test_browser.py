@@ -1,0 +1,143 @@
+"""The demo page in real headless Chromium: chat, escalate, see an estimate, see the agent's message, rate.
+
+Needs Debian's ``chromium`` + ``chromium-driver`` and ``selenium`` (``python3 dev.py test`` installs them).
+Skipped with the reason when they are missing — except under ``CI=true``, where a missing browser fails.
+Screenshots go to ``tests/artifacts/`` (gitignored); the mid-wait one is also copied to ``docs/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import API_KEY
+from tests.customer.conftest import customer_settings
+from tests.support.factories import intake_body
+from tests.support.server import serve_in_thread
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+KEY = {"Authorization": f"Bearer {API_KEY}"}
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage", "--window-size=1280,860"]
+
+
+def _missing() -> str | None:
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed (python3 dev.py test installs it)"
+    for path, pkg in ((CHROMIUM, "chromium"), (DRIVER, "chromium-driver")):
+        if not os.path.exists(path):
+            return f"{path} not found: install Debian's {pkg} (python3 dev.py test does it when run as root)"
+    return None
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    reason = _missing()
+    if reason:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but the browser test cannot run: {reason}")
+        pytest.skip(reason)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="baton-chromium-")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in [*FLAGS, f"--user-data-dir={profile}"]:
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=opts)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def server(sqlite_url: str, config_path: str) -> Iterator[str]:
+    from app import build, create_app
+    from bot.web.customer import customer_integration
+
+    rt = build(customer_settings(sqlite_url, config_path), integrations=[customer_integration], with_log=False)
+    with serve_in_thread(create_app(rt)) as base:
+        yield base
+
+
+def wait_for(check: Any, timeout: float = 20, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+        except Exception:
+            value = None
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_demo_page_escalates_shows_estimate_and_agent_message(browser: Any, server: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with httpx.Client(base_url=server, timeout=20) as api:
+        # Both agents are busy, so the customer really waits and the estimate is a real number.
+        for agent in ("emma", "raj"):
+            h = api.post("/v1/handoffs", json=intake_body(), headers=KEY).json()
+            api.post(f"/v1/handoffs/{h['id']}/claim", json={"agent_id": agent}, headers=KEY).raise_for_status()
+        browser.get(server + "/")
+        box = wait_for(lambda: browser.find_element(By.ID, "baton-input"), what="the chat input")
+        label = browser.find_element(By.CSS_SELECTOR, "label[for=baton-input]")
+        assert label.get_attribute("textContent") == "Your message"  # labelled for screen readers
+        box.send_keys("I was charged twice for my subscription this month", Keys.ENTER)
+        wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, ".bw-ai")) >= 2, what="the AI's answer")
+        human = browser.find_element(By.ID, "baton-human")
+        human.send_keys(Keys.ENTER)  # keyboard works: the button is a real <button>
+        status = browser.find_element(By.ID, "baton-status")
+        text = wait_for(lambda: re.search(r"(in line|next).*(min|minute|longer)", status.text) and status.text,
+                        what="a position and an estimate")
+        wait_for(lambda: "connecting you" in browser.find_element(By.ID, "baton-log").text.lower(),
+                 what="the escalation message")
+        browser.save_screenshot(str(ARTIFACTS / "widget-waiting.png"))
+        (ROOT / "docs").mkdir(exist_ok=True)
+        shutil.copyfile(ARTIFACTS / "widget-waiting.png", ROOT / "docs" / "widget-waiting.png")
+        assert "·" in text
+        steps = wait_for(lambda: re.search(r"/v1/handoffs/(ho_\w+)/claim",
+                                           browser.find_element(By.ID, "agent-steps").text), what="the handoff id")
+        hid = steps.group(1)
+        api.post(f"/v1/handoffs/{hid}/claim", json={"agent_id": "emma"}, headers=KEY).raise_for_status()
+        api.post(f"/v1/handoffs/{hid}/replies", json={"agent_id": "emma", "text": "Found it: the duplicate "
+                                                                                 "charge is refunded."},
+                 headers=KEY).raise_for_status()
+        agent_msg = wait_for(lambda: [e for e in browser.find_elements(By.CSS_SELECTOR, ".bw-agent")
+                                      if "duplicate charge" in e.text], what="the agent's message")
+        assert "Emma" in agent_msg[0].text
+        wait_for(lambda: "Emma" in status.text, what="who is helping")
+        assert "Emma" in browser.find_element(By.ID, "baton-log").text  # the introduction
+        api.post(f"/v1/handoffs/{hid}/resolve", json={"agent_id": "emma"}, headers=KEY).raise_for_status()
+        csat = wait_for(lambda: browser.find_element(By.ID, "baton-csat").is_displayed()
+                        and browser.find_element(By.ID, "baton-csat"), what="the rating form")
+        csat.find_element(By.CSS_SELECTOR, "input[value='5']").click()
+        csat.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait_for(lambda: "Thank you for your rating" in browser.find_element(By.ID, "baton-log").text,
+                 what="the rating thanks")
+        browser.save_screenshot(str(ARTIFACTS / "widget-resolved.png"))
+        detail = api.get(f"/v1/handoffs/{hid}", headers=KEY).json()
+        assert detail["source"] == "demo"
+        assert [e["data"]["score"] for e in detail["timeline"] if e["kind"] == "csat_received"] == [5]

@@ -1,0 +1,103 @@
+"""Scheduled customer updates: cadence, callback offer, parking, and two schedulers never sending twice."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import Any
+
+from handoff.models import EventKind
+from handoff.services.updates import CustomerUpdates
+from handoff.services.waits import WaitTimes
+from tests.customer.conftest import KEY, new_handoff
+from tests.support.clock import FakeClock
+
+
+def updates_for(rt: Any, clock: FakeClock) -> CustomerUpdates:
+    deps = replace(rt.deps, clock=clock)
+    return CustomerUpdates(deps, WaitTimes(deps, ttl=0))
+
+
+async def sent(rt: Any, handoff_id: str) -> list[dict[str, Any]]:
+    async with rt.deps.uow(read_only=True) as uow:
+        return [dict(e.data) for e in await uow.events.for_handoff(handoff_id)
+                if e.kind is EventKind.CUSTOMER_UPDATE_SENT]
+
+
+async def test_wait_updates_follow_the_cadence_and_stop_once_claimed(cclient: Any, crt: Any) -> None:
+    h = await new_handoff(cclient)
+    clock = FakeClock()
+    ticker = updates_for(crt, clock)
+    assert await ticker.tick() == 0  # the escalation message was the first word; the next comes a minute later
+    clock.advance(59)
+    assert await ticker.tick() == 0
+    clock.advance(2)
+    assert await ticker.tick() == 1
+    assert await ticker.tick() == 0  # due_at moved on: a second tick at the same moment sends nothing
+    [first] = await sent(crt, h["id"])
+    assert first["update"] == "wait_update" and first["position"] == 1 and first["queue"] == h["queue"]
+    assert first["wait_seconds"] is not None
+    clock.advance(91)
+    assert await ticker.tick() == 1
+    await cclient.post(f"/v1/handoffs/{h['id']}/claim", json={"agent_id": "emma"}, headers=KEY)
+    clock.advance(200)
+    assert await ticker.tick() == 0  # claimed: parked, nothing sent
+    await cclient.post(f"/v1/handoffs/{h['id']}/release", json={"agent_id": "emma"}, headers=KEY)
+    assert await ticker.tick() == 0  # waiting again: rescheduled one interval ahead
+    clock.advance(61)
+    assert await ticker.tick() == 1
+    assert len(await sent(crt, h["id"])) == 3
+
+
+async def test_long_wait_gets_one_callback_offer(cclient: Any, crt: Any) -> None:
+    for agent in ("emma", "raj"):  # nobody on shift: an honest "longer than usual"
+        r = await cclient.put(f"/v1/agents/{agent}", json={"status": "offline"}, headers=KEY)
+        assert r.status_code == 200, r.text
+    h = await new_handoff(cclient)
+    clock = FakeClock()
+    ticker = updates_for(crt, clock)
+    await ticker.tick()
+    kinds = []
+    for _ in range(10):
+        clock.advance(91)
+        await ticker.tick()
+    kinds = [u["update"] for u in await sent(crt, h["id"])]
+    assert kinds.count("callback_offer") == 1
+    offer_at = kinds.index("callback_offer")
+    assert all(k == "wait_update" for k in kinds[:offer_at]) and offer_at >= 5  # after 600 s, not before
+    offer = (await sent(crt, h["id"]))[offer_at]
+    assert offer["longer_than_usual"] is True and offer["waited_seconds"] >= 600
+
+
+async def test_updates_reach_the_outbox_destinations(cclient: Any, crt: Any) -> None:
+    h = await new_handoff(cclient)
+    clock = FakeClock()
+    ticker = updates_for(crt, clock)
+    await ticker.tick()
+    clock.advance(61)
+    await ticker.tick()
+    while await crt.dispatcher.drain_once():
+        pass
+    recorder = next(d for d in crt.destinations if d.name == "recorder")
+    assert recorder.kinds_for(h["id"]) == ["created", "customer_update_sent"]
+
+
+async def test_two_schedulers_never_send_the_same_update_twice(cclient: Any, crt: Any, db_url: str,
+                                                               config_path: str) -> None:
+    from app import build
+    from tests.customer.conftest import customer_settings
+
+    ids = [(await new_handoff(cclient))["id"] for _ in range(25)]
+    other = build(customer_settings(db_url, config_path), with_log=False)  # a second process: its own pool
+    try:
+        clock = FakeClock()
+        a, b = updates_for(crt, clock), updates_for(other, clock)
+        a.batch_size = b.batch_size = 4  # many small batches, so the two really interleave
+        await asyncio.gather(a.tick(), b.tick())
+        clock.advance(61)
+        counts = await asyncio.gather(a.tick(), b.tick(), a.tick(), b.tick())
+        assert sum(counts) == 25, counts
+        for hid in ids:
+            assert len(await sent(crt, hid)) == 1
+    finally:
+        await other.engine.dispose()

@@ -1,0 +1,63 @@
+"""Wait estimates from the database: the snapshot the estimator sees, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from handoff.services.waits import WaitTimes
+from tests.customer.conftest import KEY, new_handoff
+from tests.support.clock import FakeClock
+
+
+async def estimate(crt: Any, handoff_id: str, ttl: float = 0) -> Any:
+    waits = WaitTimes(crt.deps, ttl=ttl)
+    view = await crt.queries.handoff(handoff_id)
+    return await waits.estimate(view.handoff, view.position)
+
+
+async def test_free_agent_means_no_wait_and_busy_agents_mean_a_number(cclient: Any, crt: Any) -> None:
+    a = await new_handoff(cclient)
+    assert a["estimated_wait_seconds"] == 0  # the intake answer carries the same estimate (a free agent)
+    free = await estimate(crt, a["id"])
+    assert free is not None and free.seconds == 0 and "free slots" in free.basis
+    for agent in ("emma", "raj"):  # fill every slot
+        h = await new_handoff(cclient)
+        await cclient.post(f"/v1/handoffs/{h['id']}/claim", json={"agent_id": agent}, headers=KEY)
+    busy = await estimate(crt, a["id"])
+    assert busy is not None and busy.seconds > 0 and busy.low <= busy.seconds <= busy.high
+    b = await new_handoff(cclient)
+    behind = await estimate(crt, b["id"])
+    assert behind is not None and behind.seconds >= busy.seconds  # one more ahead never shortens the wait
+    assert "position 2" in behind.basis
+
+
+async def test_nobody_on_shift_says_longer_than_usual(cclient: Any, crt: Any) -> None:
+    for agent in ("emma", "raj"):
+        await cclient.put(f"/v1/agents/{agent}", json={"status": "offline"}, headers=KEY)
+    h = await new_handoff(cclient)
+    est = await estimate(crt, h["id"])
+    assert est is not None and est.longer_than_usual and est.confidence == "low"
+
+
+async def test_recent_handle_times_feed_the_estimate(cclient: Any, crt: Any) -> None:
+    h = await new_handoff(cclient)
+    await cclient.post(f"/v1/handoffs/{h['id']}/claim", json={"agent_id": "emma"}, headers=KEY)
+    await cclient.post(f"/v1/handoffs/{h['id']}/resolve", json={"agent_id": "emma"}, headers=KEY)
+    waits = WaitTimes(replace(crt.deps, clock=FakeClock(crt.deps.now() + timedelta(seconds=1))), ttl=0)
+    async with crt.deps.uow(read_only=True) as uow:
+        times = await uow.customer_side.handle_times(crt.deps.now() - timedelta(days=1), 10)
+    assert list(times) == [h["queue"]] and len(times[h["queue"]]) == 1
+    nxt = await new_handoff(cclient)
+    view = await crt.queries.handoff(nxt["id"])
+    est = await waits.estimate(view.handoff, view.position)
+    assert est is not None and "from 1 recent" in est.basis
+
+
+async def test_claimed_handoffs_have_no_estimate(cclient: Any, crt: Any) -> None:
+    h = await new_handoff(cclient)
+    await cclient.post(f"/v1/handoffs/{h['id']}/claim", json={"agent_id": "emma"}, headers=KEY)
+    assert await estimate(crt, h["id"]) is None
+    hook = await WaitTimes(crt.deps).intake_hook((await crt.queries.handoff(h["id"])).handoff, 0)
+    assert hook == (None, False)
