@@ -2,7 +2,7 @@
 
 Needs Debian's ``chromium`` + ``chromium-driver`` and ``selenium`` (``python3 dev.py test`` installs them).
 Skipped with the reason when they are missing — except under ``CI=true``, where a missing browser fails.
-Screenshots go to ``tests/artifacts/`` (gitignored); the mid-wait one is also copied to ``docs/``.
+Screenshots go to ``tests/artifacts/`` (gitignored); ``BATON_UPDATE_DOCS=1`` also copies the mid-wait one to ``docs/``.
 """
 
 from __future__ import annotations
@@ -115,8 +115,9 @@ def test_demo_page_escalates_shows_estimate_and_agent_message(browser: Any, serv
         wait_for(lambda: "connecting you" in browser.find_element(By.ID, "baton-log").text.lower(),
                  what="the escalation message")
         browser.save_screenshot(str(ARTIFACTS / "widget-waiting.png"))
-        (ROOT / "docs").mkdir(exist_ok=True)
-        shutil.copyfile(ARTIFACTS / "widget-waiting.png", ROOT / "docs" / "widget-waiting.png")
+        if os.environ.get("BATON_UPDATE_DOCS"):  # refresh the README's screenshot on purpose, not on every run
+            (ROOT / "docs").mkdir(exist_ok=True)
+            shutil.copyfile(ARTIFACTS / "widget-waiting.png", ROOT / "docs" / "widget-waiting.png")
         assert "·" in text
         steps = wait_for(lambda: re.search(r"/v1/handoffs/(ho_\w+)/claim",
                                            browser.find_element(By.ID, "agent-steps").text), what="the handoff id")
