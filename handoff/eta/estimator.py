@@ -36,6 +36,7 @@ from handoff.eta.types import Confidence, HandleTimeHistory, QueueSnapshot, Wait
 from handoff.models import AgentStatus
 
 SAMPLES: Final = 64
+DEEP_QUEUE_AHEAD: Final = 150  # beyond this many ahead, a flow estimate replaces the simulation
 """Monte Carlo sample paths per estimate."""
 SEED: Final = 0x5EED
 """Fixed seed: estimates are a pure function of their inputs."""
@@ -157,6 +158,8 @@ def estimate_wait(snapshot: QueueSnapshot, history: HandleTimeHistory, now: date
     if eligible == 0:
         return WaitEstimate(HORIZON_S, HORIZON_S, HORIZON_S, "low", True, basis + ", no eligible agent on shift")
 
+    if len(ahead) > DEEP_QUEUE_AHEAD:
+        return _deep_queue(len(ahead), agents, own.queue, own_model.quantile(0.5), basis)
     waits = _simulate(plan, SAMPLES)
     point, low, high = (_quantile(waits, q) for q in (0.5, LOW_Q, HIGH_Q))
     spread = (high - low) / max(point, SPREAD_SCALE_FLOOR_S)
@@ -169,6 +172,16 @@ def estimate_wait(snapshot: QueueSnapshot, history: HandleTimeHistory, now: date
         confidence = "medium"
     longer = present == 0 or confidence == "low"
     return WaitEstimate(round(point), round(low), round(high), confidence, longer, basis)
+
+
+def _deep_queue(ahead: int, agents: list[_PlannedAgent], queue: str, median_s: float, basis: str) -> WaitEstimate:
+    """Past a few hundred handoffs ahead (an incident burst), simulating every pick costs more than it tells:
+    a flow estimate — slots serving the queue working through the line at the median handle time — is cheap,
+    and the customer is told it will take longer than usual rather than a precise number."""
+    slots = sum(a.capacity for a in agents if queue in a.serves)
+    seconds = min(float(HORIZON_S), (ahead + 1) * median_s / max(1, slots))
+    return WaitEstimate(round(seconds), round(seconds * 0.7), round(min(float(HORIZON_S), seconds * 1.5)), "low",
+                        True, basis + f", deep queue: flow estimate over {slots} slots")
 
 
 def _quantile(sorted_values: list[float], p: float) -> float:

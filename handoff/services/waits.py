@@ -61,10 +61,12 @@ class WaitTimes:
         """The wait of a queued handoff; None when it is not waiting (claimed, resolved...)."""
         if handoff.status is not Status.QUEUED:
             return None
-        async with self.deps.uow(read_only=True) as uow:
-            return await self.estimate_in(uow, handoff, position)
+        if self._fresh() is None:
+            async with self.deps.uow(read_only=True) as uow:
+                return await self.estimate_in(uow, handoff, position)
+        return await self.estimate_in(None, handoff, position)  # the cached snapshot: no transaction needed
 
-    async def estimate_in(self, uow: UnitOfWork, handoff: Handoff, position: int) -> WaitEstimate | None:
+    async def estimate_in(self, uow: UnitOfWork | None, handoff: Handoff, position: int) -> WaitEstimate | None:
         """As :meth:`estimate`, inside a unit of work the caller already holds."""
         if handoff.status is not Status.QUEUED:
             return None
@@ -75,13 +77,23 @@ class WaitTimes:
 
     async def intake_hook(self, handoff: Handoff, position: int) -> tuple[int | None, bool]:
         """The ``/v1`` API's ``WebContext.estimate_wait``: seconds (or None) and "longer than usual"."""
-        self.invalidate()  # the handoff was just created: it must see itself in the queue
+        # No reload per intake: the estimator takes the new handoff as ``handoff`` and the rest of the line from
+        # a snapshot at most ``ttl`` old — a burst of intakes reads the queue once a second, not once each.
         est = await self.estimate(handoff, position)
         return (None, False) if est is None else (est.seconds, est.longer_than_usual)
 
-    async def _snapshot(self, uow: UnitOfWork) -> _Snapshot:
+    def _fresh(self) -> _Snapshot | None:
         if self._cached is not None and time.monotonic() - self._cached[0] < self.ttl:
             return self._cached[1]
+        return None
+
+    async def _snapshot(self, uow: UnitOfWork | None) -> _Snapshot:
+        fresh = self._fresh()
+        if fresh is not None:
+            return fresh
+        if uow is None:
+            async with self.deps.uow(read_only=True) as own:
+                return await self._snapshot(own)
         now = self.deps.now()
         side = uow.customer_side
         waiting = tuple(WaitingHandoff(r.id, r.queue, Priority(r.priority), r.created_at)
