@@ -55,10 +55,14 @@ IntegrationFactory = Callable[[Any, "Runtime"], "Integration | None"]
 
 def default_integrations() -> list[IntegrationFactory]:
     """The integrations this build knows; each returns None when its settings are absent."""
+    from bot.slack.integration import slack_integration
     from bot.web.customer import customer_integration
+    from integrations.hubspot.integration import hubspot_integration
+    from integrations.salesforce.integration import salesforce_integration
     from integrations.webhooks import webhook_integration
 
-    return [customer_integration, webhook_integration]
+    return [customer_integration, webhook_integration, slack_integration, salesforce_integration,
+            hubspot_integration]
 
 
 @dataclass

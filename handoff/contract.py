@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from handoff.errors import PayloadTooLarge
 
-_EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']{1,255}\.[^@\s<>\"'.]{1,63}$")
+_EMAIL = re.compile(r"^[^@\s<>\"]{1,64}@[^@\s<>\"']{1,255}\.[^@\s<>\"'.]{1,63}$")
 _CODE = r"^[a-z][a-z0-9_]{0,63}$"
 
 ShortText = Annotated[str, Field(max_length=200)]

@@ -58,21 +58,24 @@ class Dispatcher:
         self.linger_seconds = cfg.linger_seconds
         self._sem = asyncio.Semaphore(cfg.concurrency)
         self._wake = asyncio.Event()
+        self._wakes: list[asyncio.Event] = []
         self._stopping = False
         self._paused: dict[str, float] = {}
         self.stats: Counter[str] = Counter()
 
     def notify(self) -> None:
-        """Wake the loop now (called after a local commit wrote outbox items)."""
+        """Wake the loops now (called after a local commit wrote outbox items)."""
         self._wake.set()
+        for wake in self._wakes:
+            wake.set()
 
-    def _active_destinations(self) -> list[str]:
+    def _active_destinations(self, among: Sequence[str] | None = None) -> list[str]:
         now = time.monotonic()
-        return [name for name in self.destinations if self._paused.get(name, 0) <= now]
+        return [name for name in (among or self.destinations) if self._paused.get(name, 0) <= now]
 
-    async def drain_once(self) -> int:
-        """Lease one batch and deliver it. Returns how many items were leased."""
-        names = self._active_destinations()
+    async def drain_once(self, among: Sequence[str] | None = None) -> int:
+        """Lease one batch (for ``among``, default every destination) and deliver it; returns how many leased."""
+        names = self._active_destinations(among)
         if not names:
             return 0
         async with self.deps.uow() as uow:
@@ -121,9 +124,7 @@ class Dispatcher:
             if isinstance(result, PermanentFailure):
                 out.dead.append((item, f"permanent: {result}"))
             elif isinstance(result, RetryLater):
-                self._fail(item, out, str(result) or "retry later", result.retry_after)
-                if result.scope == "destination" and result.retry_after:
-                    self._paused[name] = time.monotonic() + result.retry_after
+                self._retry_later(name, item, result, out)
             else:
                 self._fail(item, out, f"{type(result).__name__}: {result}", None)
 
@@ -142,9 +143,7 @@ class Dispatcher:
                 try:
                     await dest.deliver(item)
                 except RetryLater as exc:
-                    self._fail(item, out, str(exc) or "retry later", exc.retry_after)
-                    if exc.scope == "destination" and exc.retry_after:
-                        self._paused[dest.name] = time.monotonic() + exc.retry_after
+                    self._retry_later(dest.name, item, exc, out)
                     out.release.extend(x.id for x in lane[i + 1:])
                     return
                 except PermanentFailure as exc:
@@ -158,6 +157,19 @@ class Dispatcher:
                     out.release.extend(x.id for x in lane[i + 1:])
                     return
                 out.done.append(item.id)
+
+    def _retry_later(self, name: str, item: OutboxItem, exc: RetryLater, out: _Outcome) -> None:
+        """A lane-scoped failure spends an attempt; a destination-wide one (an outage, a workspace rate limit,
+        a revoked token) pauses the destination and spends none, so hours of outage only delay delivery."""
+        if exc.scope == "destination":
+            if exc.retry_after is not None:
+                pause = exc.retry_after
+                self._paused[name] = time.monotonic() + pause
+            else:  # no hint: back off this item as for its next attempt, without spending it
+                pause = self.policy.delay(max(1, item.attempts))
+            out.retry.append((item, pause, f"{name} paused: {exc}" if str(exc) else f"{name} paused", False))
+            return
+        self._fail(item, out, str(exc) or "retry later", exc.retry_after)
 
     def _fail(self, item: OutboxItem, out: _Outcome, error: str, retry_after: float | None) -> None:
         if self.policy.exhausted(item.attempts):
@@ -182,11 +194,23 @@ class Dispatcher:
                           released=len(out.release))
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Drain until ``stop`` is set; an in-flight batch finishes, leased items not started are released."""
+        """Drain until ``stop`` is set; an in-flight batch finishes, leased items not started are released.
+
+        One loop per destination, so a slow or paced destination (Slack's one post per second per channel, a
+        CRM timing out) never holds back the others.
+        """
         log.info("dispatcher %s delivering to: %s", self.worker_id, ", ".join(self.destinations) or "(nothing)")
+        if not self.destinations:
+            await stop.wait()
+            return
+        await asyncio.gather(*(self._loop([name], stop) for name in self.destinations))
+
+    async def _loop(self, among: list[str], stop: asyncio.Event) -> None:
+        wake = asyncio.Event()
+        self._wakes.append(wake)
         while not stop.is_set():
             try:
-                leased = await self.drain_once()
+                leased = await self.drain_once(among)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -195,8 +219,8 @@ class Dispatcher:
                 await asyncio.sleep(min(5.0, self.poll_seconds * 4))
             if leased:
                 continue
-            self._wake.clear()
-            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+            wake.clear()
+            waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
             done, pending = await asyncio.wait(waiters, timeout=self.poll_seconds,
                                                return_when=asyncio.FIRST_COMPLETED)
             for w in pending:

@@ -269,3 +269,19 @@ async def test_batch_destinations_get_all_items_in_one_call_and_partial_failures
         assert sorted(dest.calls[-1]) == sorted(f"{h}:claimed" for h in ids)
     finally:
         await rt.engine.dispose()
+
+
+async def test_a_destination_wide_outage_spends_no_attempts(runtime: Any) -> None:
+    rec = recorder_of(runtime)
+    await new_handoff(runtime)
+    clock = FakeClock()
+    d = Dispatcher(replace(runtime.deps, clock=clock), [rec], policy=RetryPolicy(max_attempts=2))
+    for _ in range(5):  # five outage probes: a lane failure would have dead-lettered the item after two
+        rec.failures = [RetryLater("CRM down", retry_after=0.0, scope="destination")]
+        await d.drain_once()
+        clock.advance(1)
+    async with runtime.deps.uow(read_only=True) as uow:
+        (item,) = await uow.outbox.list(status=None, limit=5)
+    assert item.status is OutboxStatus.PENDING and item.attempts == 0 and "paused" in (item.last_error or "")
+    await d.drain_once()
+    assert len(rec.order) == 1

@@ -46,3 +46,10 @@ def test_limits_answer_413_with_the_field() -> None:
     with pytest.raises(PayloadTooLarge) as exc:
         check_limits(body, max_messages=3, max_message_chars=10)
     assert exc.value.details["field"] == "transcript.0.text"
+
+
+def test_apostrophes_are_valid_in_email_local_parts() -> None:
+    body = HandoffIn.model_validate(intake_body(customer={"email": "O'Brien@Example.com"}))
+    assert body.customer.email == "o'brien@example.com"
+    with pytest.raises(ValidationError):
+        HandoffIn.model_validate(intake_body(customer={"email": "a@b'c.com"}))

@@ -1,0 +1,109 @@
+"""Enrichment: after intake, ask each configured CRM who the customer is, and put the answer on the card.
+
+It runs as an outbox destination subscribed to ``created`` — never inside the intake request — so a slow or
+down CRM delays the account facts but never the handoff. Each lookup is bounded by a short timeout; a miss is
+retried by the outbox with backoff. What the CRM knows better (account value, plan, company, name) is
+written to the customer row together with an ``enriched`` event (the cards re-render from it) and the CRM
+ids in ``external_refs`` (the case sync links the case to the contact/account with them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from handoff.crm import CrmCustomer, CrmRateLimited, CrmUnavailable, CustomerDirectory, account_manager
+from handoff.models import Actor, Event, EventKind, Surface
+from handoff.outbox import OutboxItem, RetryLater
+from handoff.services.common import Deps
+
+log = logging.getLogger("baton.enrichment")
+
+
+def enrichment_data(found: CrmCustomer, manager_id: str | None) -> dict[str, Any]:
+    """The ``enriched`` event's data: the facts a card shows, and where they came from."""
+    return {
+        "system": found.system, "contact_id": found.contact_id, "name": found.name, "company": found.company,
+        "plan": found.plan, "industry": found.industry, "account_value": found.account_value,
+        "account_manager_id": manager_id, "owner_email": found.owner_email, "open_cases": found.open_cases,
+        "recent_cases": [{"id": c.id, "number": c.number, "subject": c.subject, "status": c.status,
+                          "closed": c.closed, "created_at": c.created_at} for c in found.recent_cases],
+    }
+
+
+class EnrichmentDestination:
+    """Looks the customers of new handoffs up in one CRM, many per call.
+
+    Args:
+        deps: use-case dependencies.
+        directory: the CRM's :class:`~handoff.crm.CustomerDirectory`.
+        timeout_seconds: the longest one lookup may take before the item is retried later.
+        owner_agents: CRM owner email → Baton agent id (the account manager, for VIP routing).
+    """
+
+    def __init__(self, deps: Deps, directory: CustomerDirectory, *, timeout_seconds: float = 3.0,
+                 owner_agents: Mapping[str, str] | None = None) -> None:
+        self.name = f"{directory.system}-enrich"
+        self.deps = deps
+        self.directory = directory
+        self.timeout = timeout_seconds
+        self.owner_agents = dict(owner_agents or {})
+
+    def subscribes(self, event: Event) -> bool:
+        return event.kind == EventKind.CREATED
+
+    async def deliver(self, item: OutboxItem) -> None:
+        outcome = (await self.deliver_batch([item]))[0]
+        if outcome is not None:
+            raise outcome
+
+    async def deliver_batch(self, items: Sequence[OutboxItem]) -> list[BaseException | None]:
+        wanted: dict[str, str] = {}  # handoff id → email
+        async with self.deps.uow(read_only=True) as uow:
+            agents = await uow.agents.list()
+            for item in items:
+                h = await uow.handoffs.get(item.handoff_id or "")
+                customer = await uow.customers.get(h.customer_id) if h else None
+                if h and customer and customer.email:
+                    wanted[h.id] = customer.email.lower()
+        if not wanted:
+            return [None] * len(items)
+        try:
+            found = await asyncio.wait_for(self.directory.lookup_many(sorted(set(wanted.values()))), self.timeout)
+        except TimeoutError:
+            log.warning("%s lookup took more than %.1fs; retrying later", self.directory.system, self.timeout)
+            return [RetryLater(f"{self.directory.system} lookup timed out")] * len(items)
+        except CrmRateLimited as exc:
+            return [RetryLater(str(exc), retry_after=exc.retry_after, scope="destination")] * len(items)
+        except CrmUnavailable as exc:
+            return [RetryLater(str(exc), retry_after=exc.retry_after, scope="destination")] * len(items)
+        await self._apply(wanted, found, agents)
+        return [None] * len(items)
+
+    async def _apply(self, wanted: Mapping[str, str], found: Mapping[str, CrmCustomer], agents: Sequence[Any]) -> None:
+        now = self.deps.now()
+        system = self.directory.system
+        async with self.deps.uow() as uow:
+            for hid, email in wanted.items():
+                hit = found.get(email)
+                if hit is None:
+                    continue
+                if await uow.refs.get(hid, system, "contact") is not None:
+                    continue  # a replayed item: enriched already, do not repeat the event
+                h = await uow.handoffs.get(hid)
+                if h is None:
+                    continue
+                await uow.customers.enrich(h.customer_id, {
+                    "name": hit.name, "company": hit.company, "plan": hit.plan, "account_value": hit.account_value,
+                }, now)
+                manager = account_manager(hit.owner_email, agents, self.owner_agents)
+                await uow.refs.put(hid, system, "contact", hit.contact_id,
+                                   {"account_id": hit.account_id, "owner_email": hit.owner_email}, now)
+                why = f"{system} knows {email}: " + ", ".join(
+                    f"{k} {v}" for k, v in (("plan", hit.plan), ("account value", hit.account_value),
+                                            ("account manager", manager)) if v is not None)
+                uow.record(Event(handoff_id=hid, kind=EventKind.ENRICHED, actor=Actor.system(), source=Surface.CRM,
+                                 at=now, reason=why, data=enrichment_data(hit, manager)))
+            await uow.commit()
