@@ -93,7 +93,7 @@ def estimate_wait(snapshot: QueueSnapshot, history: HandleTimeHistory, now: date
         Point estimate, 20th-80th percentile range, confidence, and whether to say "longer than usual".
     """
     own = snapshot.handoff
-    ahead = sorted((w for w in snapshot.waiting if w.id != own.id and w.outranks(own)), key=lambda w: w.rank)
+    outranking = [w for w in snapshot.waiting if w.id != own.id and w.outranks(own)]
     models: dict[str, HandleTimeModel] = {}
 
     def model(queue: str) -> HandleTimeModel:
@@ -102,6 +102,13 @@ def estimate_wait(snapshot: QueueSnapshot, history: HandleTimeHistory, now: date
             models[queue] = handle_time_model(history.by_queue.get(queue, ()), prior)
         return models[queue]
 
+    if len(outranking) > DEEP_QUEUE_AHEAD:  # decided before any sorting or planning: bursts stay cheap
+        slots = sum(a.capacity for a in snapshot.agents
+                    if own.queue in a.queues and a.status is not AgentStatus.OFFLINE and a.capacity > 0)
+        median = model(own.queue).quantile(0.5)
+        basis = f"{len(outranking)} ahead, median handle {_fmt(median)}"
+        return _flow_estimate(len(outranking), slots, median, basis)
+    ahead = sorted(outranking, key=lambda w: w.rank)
     jumps = [
         (queue, rate / 3600.0)
         for queue, by_priority in snapshot.arrivals_per_hour.items()
@@ -158,8 +165,6 @@ def estimate_wait(snapshot: QueueSnapshot, history: HandleTimeHistory, now: date
     if eligible == 0:
         return WaitEstimate(HORIZON_S, HORIZON_S, HORIZON_S, "low", True, basis + ", no eligible agent on shift")
 
-    if len(ahead) > DEEP_QUEUE_AHEAD:
-        return _deep_queue(len(ahead), agents, own.queue, own_model.quantile(0.5), basis)
     waits = _simulate(plan, SAMPLES)
     point, low, high = (_quantile(waits, q) for q in (0.5, LOW_Q, HIGH_Q))
     spread = (high - low) / max(point, SPREAD_SCALE_FLOOR_S)
@@ -174,11 +179,10 @@ def estimate_wait(snapshot: QueueSnapshot, history: HandleTimeHistory, now: date
     return WaitEstimate(round(point), round(low), round(high), confidence, longer, basis)
 
 
-def _deep_queue(ahead: int, agents: list[_PlannedAgent], queue: str, median_s: float, basis: str) -> WaitEstimate:
-    """Past a few hundred handoffs ahead (an incident burst), simulating every pick costs more than it tells:
-    a flow estimate — slots serving the queue working through the line at the median handle time — is cheap,
+def _flow_estimate(ahead: int, slots: int, median_s: float, basis: str) -> WaitEstimate:
+    """Past ``DEEP_QUEUE_AHEAD`` handoffs ahead (an incident burst), simulating every pick costs more than it
+    tells: a flow estimate — the queue's slots working through the line at the median handle time — is cheap,
     and the customer is told it will take longer than usual rather than a precise number."""
-    slots = sum(a.capacity for a in agents if queue in a.serves)
     seconds = min(float(HORIZON_S), (ahead + 1) * median_s / max(1, slots))
     return WaitEstimate(round(seconds), round(seconds * 0.7), round(min(float(HORIZON_S), seconds * 1.5)), "low",
                         True, basis + f", deep queue: flow estimate over {slots} slots")
