@@ -256,6 +256,7 @@ def _logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     # /readyz compares migration revisions on every probe; Alembic would log that at INFO each time.
     logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every job start at INFO
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

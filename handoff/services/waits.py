@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from handoff.eta import (
+    HORIZON_S,
     AgentLoad,
     HandleTimeHistory,
     InProgress,
@@ -80,7 +81,11 @@ class WaitTimes:
         # No reload per intake: the estimator takes the new handoff as ``handoff`` and the rest of the line from
         # a snapshot at most ``ttl`` old — a burst of intakes reads the queue once a second, not once each.
         est = await self.estimate(handoff, position)
-        return (None, False) if est is None else (est.seconds, est.longer_than_usual)
+        if est is None:
+            return None, False
+        if est.seconds >= HORIZON_S:  # nobody can take it within the horizon: no number is honest
+            return None, True
+        return est.seconds, est.longer_than_usual
 
     def _fresh(self) -> _Snapshot | None:
         if self._cached is not None and time.monotonic() - self._cached[0] < self.ttl:

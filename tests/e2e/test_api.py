@@ -243,3 +243,9 @@ async def test_a_lost_database_connection_is_503_and_the_pool_recovers(pg_url: s
         assert 500 not in codes and codes[-1] == 201, codes
         assert set(codes) <= {201, 503}
     await rt.engine.dispose()
+
+
+async def test_with_nobody_to_take_it_the_answer_gives_no_number_and_says_so(client: Any) -> None:
+    r = (await post(client, intake_body())).json()  # no agents configured or seen yet
+    assert r["estimated_wait_seconds"] is None
+    assert "longer than usual" in r["customer_message"]

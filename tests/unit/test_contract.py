@@ -53,3 +53,12 @@ def test_apostrophes_are_valid_in_email_local_parts() -> None:
     assert body.customer.email == "o'brien@example.com"
     with pytest.raises(ValidationError):
         HandoffIn.model_validate(intake_body(customer={"email": "a@b'c.com"}))
+
+
+def test_the_example_config_loads() -> None:
+    from pathlib import Path
+
+    from handoff.config import load_config
+
+    cfg = load_config(Path(__file__).resolve().parents[2] / "config" / "baton.example.yaml")
+    assert {a.id for a in cfg.agents} == {"emma", "lee", "raj", "sofia"} and cfg.queues["technical"].lead == "lee"
