@@ -74,7 +74,7 @@ class WaitTimes:
         snap = await self._snapshot(uow)
         own = WaitingHandoff(handoff.id, handoff.queue, handoff.priority, handoff.created_at)
         queue = QueueSnapshot(handoff=own, agents=snap.agents, waiting=snap.waiting, arrivals_per_hour=snap.arrivals)
-        return estimate_wait(queue, snap.history, self.deps.now())
+        return estimate_wait(queue, snap.history, self.deps.now(), known_ahead=max(0, position - 1))
 
     async def intake_hook(self, handoff: Handoff, position: int) -> tuple[int | None, bool]:
         """The ``/v1`` API's ``WebContext.estimate_wait``: seconds (or None) and "longer than usual"."""
