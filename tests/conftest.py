@@ -128,14 +128,9 @@ async def runtime(db_url: str) -> AsyncIterator[Any]:
 @pytest.fixture
 async def client(runtime: Any) -> AsyncIterator[Any]:
     """An httpx client over the ASGI app (no socket), authorized with the test API key."""
-    import httpx
+    from tests.support.clients import asgi_client
 
-    from app import create_app
-
-    app = create_app(runtime, run_dispatcher=False)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://baton.test",
-                                 headers={"Authorization": f"Bearer {API_KEY}"}) as c:
+    async with asgi_client(runtime, {"Authorization": f"Bearer {API_KEY}"}) as c:
         yield c
 
 

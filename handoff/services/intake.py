@@ -67,9 +67,6 @@ class _AgentCache:
             self._perf_at = clock
         return (*self._value, self._perf)
 
-    def invalidate(self) -> None:
-        self._at = self._perf_at = -1e9
-
 
 class Intake:
     """``POST /v1/handoffs`` and ``POST /v1/evaluate``."""

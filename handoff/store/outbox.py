@@ -147,10 +147,3 @@ class SqlOutbox:
     async def counts(self) -> Mapping[str, int]:
         rows = (await self.conn.execute(select(_o.status, func.count()).group_by(_o.status))).all()
         return {s: int(n) for s, n in rows}
-
-    async def oldest_pending_age(self, now: datetime) -> float | None:
-        oldest = (await self.conn.execute(
-            select(func.min(_o.created_at)).where(_o.status.in_(_LIVE_LITERALS)))).scalar_one_or_none()
-        if oldest is None:
-            return None
-        return float((now - oldest).total_seconds())

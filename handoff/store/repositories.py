@@ -136,11 +136,6 @@ class SqlHandoffs:
                   "id": handoff.id}
         return int((await self.conn.execute(_position_query(), params)).scalar_one()) + 1
 
-    async def queue_depths(self) -> dict[str, int]:
-        h = t.handoffs.c
-        q = select(h.queue, func.count()).where(h.status == Status.QUEUED.value).group_by(h.queue)
-        return {name: int(n) for name, n in (await self.conn.execute(q)).all()}
-
     async def transcript(self, handoff_id: str) -> Sequence[TranscriptLine]:
         return await self.messages_after(handoff_id, -1, limit=100_000)
 

@@ -55,12 +55,9 @@ async def crt(db_url: str, config_path: str) -> AsyncIterator[Any]:
 @pytest.fixture
 async def cclient(crt: Any) -> AsyncIterator[Any]:
     """ASGI client without any credentials (customer calls add their token; agent calls add API_KEY)."""
-    import httpx
+    from tests.support.clients import asgi_client
 
-    from app import create_app
-
-    app = create_app(crt, run_dispatcher=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://baton.test") as c:
+    async with asgi_client(crt) as c:
         yield c
 
 
