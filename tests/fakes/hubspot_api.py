@@ -9,7 +9,7 @@ hubspot-api-client talks urllib3, which ``responses`` cannot intercept, so this 
         ...
         assert fake.tickets["1000000002"].properties["subject"] == "Refund"
 
-Request bodies are validated against ``shared/conformance/hubspot/hubspot-crm-contract.schema.json``
+Request bodies are validated against ``tests/conformance/hubspot/hubspot-crm-contract.schema.json``
 and every body the fake returns is checked against the same contract (violations are answered as
 500 and collected in ``fake.contract_violations``). Errors use HubSpot's JSON shape.
 """

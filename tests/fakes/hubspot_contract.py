@@ -1,7 +1,7 @@
 """HubSpot contract helpers for the fake server: schema validation and HubSpot-shaped errors.
 
 The request and response shapes come from the authored fact sheet
-``shared/conformance/hubspot/hubspot-crm-contract.schema.json``. A few documented
+``tests/conformance/hubspot/hubspot-crm-contract.schema.json``. A few documented
 contract-vs-reality differences are relaxed here (see ``_relax``), and a handful of endpoints
 that the contract names without a ``$def`` get a small local schema that ``$ref``s the contract.
 """
@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import uuid
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
+
+from tests.support.conformance import conformance_path
 
 CONTRACT_URN = "urn:conformance:hubspot-crm-contract"
 LOCAL_URN = "urn:baton:fake-hubspot-local"
@@ -134,22 +134,10 @@ _LOCAL_DEFS: dict[str, Any] = {
 }
 
 
-def conformance_dir() -> Path:
-    """Locate ``shared/conformance`` (env ``BATON_CONFORMANCE_DIR`` wins, else walk up from this file)."""
-    env = os.environ.get("BATON_CONFORMANCE_DIR")
-    if env:
-        return Path(env)
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "conformance"
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError("shared/conformance not found above tests/fakes; set BATON_CONFORMANCE_DIR")
-
-
 @cache
 def load_contract() -> dict[str, Any]:
     """Return the HubSpot contract document exactly as stored (parsed JSON)."""
-    path = conformance_dir() / "hubspot" / "hubspot-crm-contract.schema.json"
+    path = conformance_path("hubspot", "hubspot-crm-contract.schema.json")
     contract: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return contract
 

@@ -11,7 +11,7 @@
 
 The fake owns a ``responses.RequestsMock`` (or registers on one you pass), answers the data API under
 ``{instance_url}/services/data/vXX.X/``, the SOAP and OAuth login endpoints on ``login``/``test`` and
-the instance host, validates bodies against ``shared/conformance/salesforce/...contract.schema.json``
+the instance host, validates bodies against ``tests/conformance/salesforce/...contract.schema.json``
 and checks its own answers against it (violations -> 500 + ``fake.contract_violations``). Every
 instance answer carries ``Sforce-Limit-Info: api-usage=N/LIMIT``.
 """

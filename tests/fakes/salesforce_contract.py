@@ -1,40 +1,30 @@
 """Salesforce contract helpers for the fake org: ``$defs`` validation and Salesforce-shaped errors.
 
-Shapes come from ``shared/conformance/salesforce/salesforce-rest-contract.schema.json``. Errors are
+Shapes come from ``tests/conformance/salesforce/salesforce-rest-contract.schema.json``. Errors are
 Salesforce's JSON list ``[{"message", "errorCode", "fields"}]``.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 
+from tests.support.conformance import conformance_dir, conformance_path
+
+__all__ = ["conformance_dir"]
+
 CONTRACT_URN = "urn:conformance:salesforce-rest-contract"
-
-
-def conformance_dir() -> Path:
-    """Locate ``shared/conformance`` (env ``BATON_CONFORMANCE_DIR`` wins, else walk up from this file)."""
-    env = os.environ.get("BATON_CONFORMANCE_DIR")
-    if env:
-        return Path(env)
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "conformance"
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError("shared/conformance not found above tests/fakes; set BATON_CONFORMANCE_DIR")
 
 
 @cache
 def load_contract() -> dict[str, Any]:
     """The Salesforce contract document exactly as stored."""
-    path = conformance_dir() / "salesforce" / "salesforce-rest-contract.schema.json"
+    path = conformance_path("salesforce", "salesforce-rest-contract.schema.json")
     contract: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return contract
 

@@ -1,4 +1,4 @@
-"""Block Kit validation against the documented limits in ``shared/conformance/slack/block-kit-limits.json``.
+"""Block Kit validation against the documented limits in ``tests/conformance/slack/block-kit-limits.json``.
 
 No official Block Kit JSON Schema exists, so this module walks a ``blocks`` list and checks every limit the
 conformance file records (block counts per surface, text lengths, item counts, enums). Errors are strings in
@@ -16,6 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from tests.support.conformance import conformance_path
+
 __all__ = [
     "LIMITS_PATH",
     "BlockKitLimits",
@@ -25,15 +27,7 @@ __all__ = [
 ]
 
 
-def _limits_path() -> Path:
-    """Locate the conformance file: beside the repo (``<repo>/../shared``), else ``/work/shared``."""
-    beside_repo = Path(__file__).resolve().parents[2].parent / "shared/conformance/slack/block-kit-limits.json"
-    if beside_repo.is_file():
-        return beside_repo
-    return Path("/work/shared/conformance/slack/block-kit-limits.json")
-
-
-LIMITS_PATH: Path = _limits_path()
+LIMITS_PATH: Path = conformance_path("slack", "block-kit-limits.json")
 
 TEXT_TYPES = ("plain_text", "mrkdwn")
 STYLES = ("primary", "danger")

@@ -13,9 +13,10 @@ from jsonschema import Draft7Validator
 
 from bot.slack.ids import COMMAND
 from bot.slack.integration import EVENTS_PATH
+from tests.support.conformance import conformance_path
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMA = ROOT.parent / "shared/conformance/slack/slack-app-manifest.schemastore.schema.json"
+SCHEMA = conformance_path("slack", "slack-app-manifest.schemastore.schema.json")
 #: Slack's bot scopes (docs.slack.dev/reference/scopes) that a manifest may name; a typo fails here.
 KNOWN_BOT_SCOPES = {
     "app_mentions:read", "channels:history", "channels:join", "channels:manage", "channels:read", "chat:write",
