@@ -1,12 +1,14 @@
 """Baton's composition root and command line.
 
-    python app.py                 # = serve: API + dispatcher on 127.0.0.1:8000 (SQLite, no credentials needed)
-    python app.py migrate         # bring the database schema up to date
-    python app.py worker          # a dispatcher only (scale-out: run several against one PostgreSQL)
-    python app.py demo            # post the sample handoffs in examples/ to the running service
-    python app.py outbox list|dead|retry ID
-    python app.py rules test FILE.jsonl
-    python app.py agents list | python app.py agents set ID --status away
+    python3 app.py                 # = serve: API + dispatcher on 127.0.0.1:8000 (SQLite, no credentials needed)
+    python3 app.py migrate         # bring the database schema up to date
+    python3 app.py worker          # a dispatcher only (scale-out: run several against one PostgreSQL)
+    python3 app.py demo            # post the sample handoffs in examples/ to the running service
+    python3 app.py outbox list|dead|retry ID
+    python3 app.py rules test FILE.jsonl
+    python3 app.py agents list | python3 app.py agents set ID --status away
+
+Started by any Python 3.11+ outside ``.venv``, it re-executes itself inside ``.venv`` (creating it first).
 
 Nothing is built at import time: :func:`build` wires a :class:`Runtime` from settings; tests call it too.
 """
@@ -343,7 +345,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = _settings()
     key = (settings.api_keys or [DEV_KEY_FILE.read_text().strip() if DEV_KEY_FILE.exists() else ""])[0]
     if not key:
-        sys.exit("baton: no API key: set BATON_API_KEYS, or start `python app.py` first (it writes a dev key)")
+        sys.exit("baton: no API key: set BATON_API_KEYS, or start `python3 app.py` first (it writes a dev key)")
     base = args.url or f"http://{settings.host}:{settings.port}"
     files = sorted((ROOT / "examples").glob("*.json"))
     with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=10) as client:
@@ -351,7 +353,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             try:
                 r = client.post("/v1/handoffs", content=f.read_bytes(), headers={"Content-Type": "application/json"})
             except httpx.ConnectError:
-                sys.exit(f"baton: nothing is listening at {base}; start it with `python app.py`")
+                sys.exit(f"baton: nothing is listening at {base}; start it with `python3 app.py`")
             body = r.json()
             if r.status_code in (200, 201):
                 print(f"{f.stem:<28} → {body['id']}  {body['priority']:<8} {body['queue']:<10} "
@@ -433,7 +435,8 @@ def cmd_agents(args: argparse.Namespace) -> int:
     return _with_runtime(go)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (README's "Command line" lines are checked against it by a test)."""
     p = argparse.ArgumentParser(prog="app.py", description="Baton: escalation hub for AI customer support")
     sub = p.add_subparsers(dest="command")
     s = sub.add_parser("serve", help="run the HTTP service and the dispatcher (default)")
@@ -461,6 +464,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     a.add_argument("--capacity", type=int)
     a.add_argument("--skills", help="comma-separated")
     a.add_argument("--name")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = build_parser()
     args = p.parse_args(argv)
     command = args.command or "serve"
     if command == "serve" and not hasattr(args, "no_dispatcher"):
@@ -477,4 +485,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    if not os.environ.get("BATON_NO_VENV"):
+        # Started by the system Python from a clone: continue inside .venv (created on first use) — `python3
+        # app.py …` then works as printed in the README. dev.py sits beside this file.
+        sys.path.insert(0, str(ROOT))
+        import dev
+
+        dev.reexec_in_venv(Path(__file__).resolve(), sys.argv[1:])
     sys.exit(main())

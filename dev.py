@@ -28,26 +28,68 @@ def _run(cmd: list[str], **kw: object) -> int:
     return subprocess.call([str(c) for c in cmd], cwd=ROOT, **kw)  # type: ignore[arg-type]
 
 
+def _installed(extras: str) -> bool:
+    """True when .venv holds this pyproject.toml's dependencies (the ``dev`` install includes the base one)."""
+    project = (ROOT / "pyproject.toml").read_bytes()
+    for have in dict.fromkeys((extras, "dev")):
+        stamp = VENV / f".baton-installed-{have or 'base'}"
+        if stamp.exists() and stamp.read_text() == hashlib.sha256(project + have.encode()).hexdigest():
+            return True
+    return False
+
+
 def ensure_env(extras: str) -> None:
     if sys.version_info < (3, 11):
         sys.exit(f"Baton needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     if not PY.exists():
         print(f"creating virtualenv in {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
-    stamp = VENV / f".baton-installed-{extras or 'base'}"
-    if stamp.exists() and stamp.read_text() == digest:
+    if _installed(extras):
         return
     spec = f".[{extras}]" if extras else "."
     rc = _run([PY, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", spec])
     if rc != 0:
         sys.exit(f"installing dependencies failed (pip exit code {rc})")
-    stamp.write_text(digest)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    (VENV / f".baton-installed-{extras or 'base'}").write_text(digest)
+
+
+def in_venv() -> bool:
+    """Is this interpreter the project's .venv (however it was reached: a symlink, an activated shell)?"""
+    try:
+        return Path(sys.prefix).resolve() == VENV.resolve()
+    except OSError:
+        return False
+
+
+def reexec_in_venv(script: Path, argv: list[str]) -> None:
+    """Run ``script`` inside .venv when started by another Python: ``python3 app.py …`` works from a fresh clone.
+
+    Creates and fills .venv first when needed. ``BATON_NO_VENV=1`` (or an interpreter that already is .venv)
+    skips it — for installs that put Baton's dependencies somewhere else on purpose.
+    """
+    if in_venv() or os.environ.get("BATON_NO_VENV"):
+        return
+    ensure_env("")
+    _exec([PY, script, *argv])
+
+
+def _exec(cmd: list[object]) -> None:
+    """Become ``cmd`` (POSIX): Ctrl-C and SIGTERM then reach the service itself, so nothing is left orphaned."""
+    args = [str(c) for c in cmd]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.name == "posix":
+        os.chdir(ROOT)
+        os.execv(args[0], args)
+    sys.exit(subprocess.call(args, cwd=ROOT))
 
 
 def cmd_run(args: list[str]) -> int:
     ensure_env("")
-    return _run([PY, "app.py", *(args or ["serve"])])
+    print("+", PY, "app.py", *(args or ["serve"]), flush=True)
+    _exec([PY, ROOT / "app.py", *(args or ["serve"])])  # returns only where exec is not available
+    return 0
 
 
 def ensure_browser() -> None:
