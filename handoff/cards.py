@@ -12,7 +12,8 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from handoff.models import Customer, Handoff, Status
+from handoff.lifecycle import RESOLVE_OUTCOMES, tiers_above
+from handoff.models import Customer, Handoff, Status, Tier
 from handoff.ports import ExternalRef, TranscriptLine
 
 #: Reason codes that describe how the decision was made rather than why the customer needs a human.
@@ -63,6 +64,36 @@ class CrmLink:
 
 
 @dataclass(frozen=True, slots=True)
+class CardActions:
+    """What a viewer of the card may do in the handoff's current state — decided here, drawn by each surface.
+
+    For a card everyone in a channel sees (``viewer`` None) the holder's actions show while it is held; for a
+    card drawn for one person (a Teams refresh) they show only to the holder.
+    """
+
+    claim: bool
+    release: bool
+    transfer: bool
+    escalate_to: tuple[Tier, ...]
+    resolve: bool
+    resolve_outcomes: tuple[str, ...]
+    note: bool = True
+
+    @property
+    def escalate(self) -> bool:
+        return bool(self.escalate_to)
+
+
+def card_actions(h: Handoff, viewer: str | None = None) -> CardActions:
+    """The actions :class:`CardActions` allows on ``h`` for ``viewer`` (an agent id; None: the whole channel)."""
+    held = h.status in (Status.CLAIMED, Status.PENDING_CUSTOMER)
+    holder = held and (viewer is None or viewer == h.claimed_by)
+    return CardActions(claim=h.status is Status.QUEUED, release=holder, transfer=h.is_open,
+                       escalate_to=tiers_above(h) if h.is_open else (), resolve=holder,
+                       resolve_outcomes=RESOLVE_OUTCOMES if holder else ())
+
+
+@dataclass(frozen=True, slots=True)
 class HandoffCard:
     """Everything a context card shows, surface-neutral."""
 
@@ -82,6 +113,15 @@ class HandoffCard:
     suggested_agent_id: str | None = None
     speaking_agent_id: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def actions(self) -> CardActions:
+        """The actions of the shared card (everyone in the channel sees the same one)."""
+        return card_actions(self.handoff)
+
+    def actions_for(self, viewer: str) -> CardActions:
+        """The actions of one viewer's card (holder-only actions only for the holder)."""
+        return card_actions(self.handoff, viewer)
 
     @property
     def waited_seconds(self) -> float | None:

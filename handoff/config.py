@@ -122,6 +122,22 @@ class BatonConfig(_Model):
     def queue_names(self) -> frozenset[str]:
         return frozenset(self.queues)
 
+    def label(self, queue: str) -> str:
+        """How people see a queue: its ``display_name``, else its id in title case (``technical`` → Technical)."""
+        q = self.queues.get(queue)
+        if q is not None and q.display_name:
+            return q.display_name
+        return queue.replace("_", " ").title()
+
+    def channel_for(self, queue: str, surface: str, default: str | None = None) -> str | None:
+        """The channel a queue's cards go to on a surface (``slack``, ``teams``), else ``default`` (may be None)."""
+        q = self.queues.get(queue)
+        return (q.channels.get(surface) if q is not None else None) or default
+
+    def queues_in(self, channel: str, surface: str, default: str | None = None) -> tuple[str, ...]:
+        """Every queue whose cards land in ``channel`` on ``surface`` (a channel may serve several queues)."""
+        return tuple(sorted(name for name in self.queues if self.channel_for(name, surface, default) == channel))
+
 
 def _describe(exc: ValidationError, source: str) -> str:
     lines = [f"invalid configuration in {source}:"]

@@ -24,6 +24,40 @@ from handoff.errors import AlreadyClaimed, IllegalTransition, InvalidCommand, No
 from handoff.models import OPEN_STATUSES, Actor, Event, EventKind, Handoff, Status, Surface, Tier
 
 
+#: How a resolution ended, as agents choose it on every surface (the API accepts any short code).
+RESOLVE_OUTCOMES = ("resolved", "workaround", "duplicate", "refunded", "not_an_issue", "no_response")
+
+
+def tiers_above(h: Handoff) -> tuple[Tier, ...]:
+    """The tiers an open handoff may be escalated to (none at the top)."""
+    order = list(Tier)
+    return tuple(order[order.index(h.tier) + 1:])
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationForm:
+    """What the next tier needs so the customer repeats nothing — the same form on the API, Slack and Teams.
+
+    ``warm``: the escalating agent stays with the customer until the next tier joins (cold: hands over now).
+    """
+
+    summary: str | None = None
+    steps_taken: tuple[str, ...] = ()
+    hypothesis: str | None = None
+    customer_impact: str | None = None
+    warm: bool = False
+
+    def as_data(self) -> dict[str, Any]:
+        """The event's data: only what was filled in, plus the handoff style."""
+        data: dict[str, Any] = {k: v for k, v in (("summary", self.summary), ("hypothesis", self.hypothesis),
+                                                  ("customer_impact", self.customer_impact)) if v}
+        if self.steps_taken:
+            data["steps_taken"] = list(self.steps_taken)
+        data["warm"] = self.warm
+        data["handoff_style"] = "warm" if self.warm else "cold"
+        return data
+
+
 @dataclass(frozen=True, slots=True)
 class Transition:
     """The outcome of one action: the handoff after it and the event that records it."""
@@ -94,20 +128,21 @@ def transfer(h: Handoff, agent_id: str, source: Surface, now: datetime, *, to_qu
 
 
 def escalate(h: Handoff, agent_id: str, source: Surface, now: datetime, *, to_tier: Tier | None = None,
-             form: Mapping[str, Any] | None = None) -> Transition:
+             form: EscalationForm | None = None) -> Transition:
     """Hand an open handoff to the next support tier. The SLA clock keeps running (``sla_due_at`` is kept)."""
     _require(h, "escalate", OPEN_STATUSES)
     nxt = h.tier.next()
     if nxt is None:
         raise IllegalTransition(f"the handoff is already at the highest tier ({h.tier.value})", handoff_id=h.id)
     target = to_tier or nxt
-    if list(Tier).index(target) <= list(Tier).index(h.tier):
+    if target not in tiers_above(h):
         raise InvalidCommand(f"tier {target.value} is not above the current tier {h.tier.value}", field="to_tier")
     after = replace(h, status=Status.QUEUED, tier=target, claimed_by=None, claimed_at=None,
                     escalation_count=h.escalation_count + 1, updated_at=now)
-    data: dict[str, Any] = {"from_tier": h.tier.value, "to_tier": target.value, **dict(form or {})}
-    reason = str(form.get("summary")) if form and form.get("summary") else None
-    return Transition(h, after, _event(h, EventKind.ESCALATED, Actor.agent(agent_id), source, now, reason, data))
+    form = form or EscalationForm()
+    data: dict[str, Any] = {"from_tier": h.tier.value, "to_tier": target.value, **form.as_data()}
+    return Transition(h, after, _event(h, EventKind.ESCALATED, Actor.agent(agent_id), source, now, form.summary,
+                                       data))
 
 
 def pending_customer(h: Handoff, agent_id: str, source: Surface, now: datetime, reason: str | None = None

@@ -14,14 +14,14 @@ from typing import Any
 
 from bot.slack.ids import ActionId, CallbackId, Field, Ref
 from handoff.cards import HandoffCard, Message
-from handoff.models import Agent, Handoff, Priority, Status, Tier
+from handoff.lifecycle import RESOLVE_OUTCOMES, tiers_above
+from handoff.models import Agent, Handoff, Priority, Status
 from templates import Renderer, duration, mrkdwn_escape
 
 PRIORITY_MARK = {Priority.CRITICAL: ":red_circle:", Priority.HIGH: ":large_orange_circle:",
                  Priority.MEDIUM: ":large_yellow_circle:", Priority.LOW: ":white_circle:"}
 TRANSCRIPT_LINES = 45  # + header blocks stays under Block Kit's 50 blocks per message
 SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
-OUTCOMES = ("resolved", "workaround", "duplicate", "refunded", "not_an_issue", "no_response")
 
 
 def mrkdwn_cut(value: Any, limit: int) -> str:
@@ -88,8 +88,7 @@ class SlackRenderer:
             "waited": duration(card.waited_seconds) if card.waited_seconds is not None else None,
             "confidence_pct": [round(x * 100) for x in conf.readings],
             "account_value": f"{c.account_value:,.0f}" if c else "0",
-            "open": h.is_open, "claimable": h.status is Status.QUEUED,
-            "held": h.status in (Status.CLAIMED, Status.PENDING_CUSTOMER),
+            "actions": card.actions, "held": h.status in (Status.CLAIMED, Status.PENDING_CUSTOMER),
             "last": [self._line(m) for m in card.last_messages],
             "crm": [{"label": link.label, "url": link.url or (self.crm_urls[link.system].format(id=link.external_id)
                                                               if link.system in self.crm_urls else None)}
@@ -132,10 +131,10 @@ class SlackRenderer:
     def modal(self, kind: CallbackId, h: Handoff, channel: str | None, **ctx: Any) -> dict[str, Any]:
         name = {CallbackId.TRANSFER: "modal_transfer", CallbackId.ESCALATE: "modal_escalate",
                 CallbackId.RESOLVE: "modal_resolve", CallbackId.NOTE: "modal_note"}[kind]
-        tiers = [t.value for t in Tier if list(Tier).index(t) > list(Tier).index(h.tier)]
         view: dict[str, Any] = self.r.json(
             f"slack/{name}.json.j2", A=ActionId, F=Field, callback_id=kind.value, h=h,
-            metadata=Ref(handoff_id=h.id, channel=channel).encode(), tiers=tiers, outcomes=OUTCOMES, **ctx)
+            metadata=Ref(handoff_id=h.id, channel=channel).encode(), tiers=[t.value for t in tiers_above(h)],
+            outcomes=RESOLVE_OUTCOMES, **ctx)
         return view
 
     def queue_list(self, title: str, handoffs: Sequence[Handoff], empty: str) -> list[Any]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.slack.ids import ActionId, Field, Ref, parse_ref
 from handoff.errors import InvalidCommand
+from handoff.lifecycle import EscalationForm
 from handoff.models import Tier
 
 NOTE_MAX = 3000
@@ -43,7 +44,7 @@ class Escalate:
     handoff_id: str
     user_id: str
     to_tier: Tier | None
-    form: Mapping[str, Any]
+    form: EscalationForm
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,11 +161,11 @@ def to_escalate(body: Mapping[str, Any]) -> Escalate:
     style = _value(view, Field.HANDOFF_STYLE) or "warm"
     if style not in ("warm", "cold"):
         raise InvalidCommand("handoff style must be warm or cold", field=Field.HANDOFF_STYLE.value)
-    form = {"summary": _text(summary), "steps_taken": _text(_value(view, Field.STEPS)),
-            "hypothesis": _text(_value(view, Field.HYPOTHESIS)), "customer_impact": _text(_value(view, Field.IMPACT)),
-            "handoff_style": style}
-    return Escalate(handoff_id=str(_handoff(view).handoff_id), user_id=_user(body), to_tier=tier,
-                    form={k: v for k, v in form.items() if v is not None})
+    steps = [s.strip() for s in (_value(view, Field.STEPS) or "").splitlines() if s.strip()]
+    form = EscalationForm(summary=_text(summary), steps_taken=tuple(_text(s) or "" for s in steps[:50]),
+                          hypothesis=_text(_value(view, Field.HYPOTHESIS)),
+                          customer_impact=_text(_value(view, Field.IMPACT)), warm=style == "warm")
+    return Escalate(handoff_id=str(_handoff(view).handoff_id), user_id=_user(body), to_tier=tier, form=form)
 
 
 def to_resolve(body: Mapping[str, Any]) -> Resolve:

@@ -33,6 +33,7 @@ from bot.web.schemas import (
 )
 from handoff.contract import ConversationIn, HandoffIn
 from handoff.errors import Unauthorized
+from handoff.lifecycle import EscalationForm
 from handoff.models import Actor, Agent, Decision, Event, Handoff, Status, Surface
 from handoff.services.agent_actions import AgentActions
 from handoff.services.conversation import Conversation
@@ -181,7 +182,8 @@ def create_api(ctx: WebContext) -> FastAPI:
 
     @v1.post("/handoffs/{handoff_id}/escalate", response_model=HandoffOut, tags=["agent actions"])
     async def escalate(handoff_id: str, body: EscalateBody) -> HandoffOut:
-        form = body.model_dump(exclude={"agent_id", "to_tier"}, exclude_none=True)
+        form = EscalationForm(summary=body.summary, steps_taken=tuple(body.steps_taken), hypothesis=body.hypothesis,
+                              customer_impact=body.customer_impact, warm=body.warm)
         return handoff_out(await ctx.actions.escalate(handoff_id, body.agent_id, Surface.API, to_tier=body.to_tier,
                                                       form=form))
 

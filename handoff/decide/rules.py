@@ -148,11 +148,6 @@ class Rules(Model):
                 return queue
         return self.topic_queues["general"]
 
-    def channel_for(self, queue: str, surface: str) -> str | None:
-        """The channel a queue posts to on a surface (``slack``, ``teams``), or the surface's ``default``."""
-        per_surface = self.routing.channels.get(queue) or self.routing.channels.get("default") or {}
-        return per_surface.get(surface)
-
     @classmethod
     def parse(cls, text: str, source: str = "<string>") -> Rules:
         """Validate rules from YAML text.

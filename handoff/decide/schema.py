@@ -9,7 +9,7 @@ errors into :class:`~handoff.decide.rules.RulesError` messages like
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -359,7 +359,14 @@ class RoutingRules(Model):
     history_saturation: Annotated[int, Field(ge=1)] = 2
     first_response_good_s: Positive = 60.0
     first_response_bad_s: Positive = 900.0
-    channels: dict[str, dict[str, str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "channels" in data:
+            raise ValueError("routing.channels is no longer read here: map queues to channels in BATON_CONFIG "
+                             "(queues.<queue>.channels: {slack: C…, teams: …})")
+        return data
 
     @model_validator(mode="after")
     def _response_span(self) -> Self:

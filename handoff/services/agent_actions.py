@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from handoff import lifecycle
-from handoff.errors import ConcurrentUpdate, NotFound
-from handoff.lifecycle import Transition
+from handoff.errors import AlreadyClaimed, ConcurrentUpdate, InvalidCommand, NotFound
+from handoff.lifecycle import EscalationForm, Transition
 from handoff.models import Actor, Agent, AgentStatus, Event, Handoff, Surface, Tier
 from handoff.ports import UnitOfWork
 from handoff.services.common import Deps
@@ -57,6 +57,29 @@ class AgentActions:
     async def claim(self, handoff_id: str, agent_id: str, source: Surface) -> Handoff:
         return await self._apply(handoff_id, agent_id, lambda h, now: lifecycle.claim(h, agent_id, source, now))
 
+    async def claim_next(self, queue: str, agent_id: str, source: Surface) -> Handoff:
+        """Claim the most urgent waiting handoff of ``queue`` (a grouped card's or a command's "next").
+
+        The order is the domain's (priority, then age); one that someone else claimed a moment earlier is
+        skipped for the next.
+
+        Raises:
+            InvalidCommand: nothing is waiting in ``queue``.
+        """
+        if queue not in self.deps.config.queues:
+            raise InvalidCommand(f"unknown queue {queue!r}", field="queue")
+        for _ in range(3):
+            async with self.deps.uow(read_only=True) as uow:
+                waiting = await uow.handoffs.queued(queue, 10)
+            if not waiting:
+                break
+            for h in waiting:
+                try:
+                    return await self.claim(h.id, agent_id, source)
+                except AlreadyClaimed:
+                    continue
+        raise InvalidCommand(f"nothing is waiting in {self.deps.config.label(queue)}", field="queue")
+
     async def release(self, handoff_id: str, agent_id: str, source: Surface, reason: str | None = None) -> Handoff:
         return await self._apply(handoff_id, agent_id,
                                  lambda h, now: lifecycle.release(h, agent_id, source, now, reason))
@@ -68,7 +91,7 @@ class AgentActions:
             h, agent_id, source, now, to_queue=to_queue, known_queues=queues, note=note, to_agent=to_agent))
 
     async def escalate(self, handoff_id: str, agent_id: str, source: Surface, *, to_tier: Tier | None = None,
-                       form: Mapping[str, Any] | None = None) -> Handoff:
+                       form: EscalationForm | None = None) -> Handoff:
         return await self._apply(handoff_id, agent_id, lambda h, now: lifecycle.escalate(
             h, agent_id, source, now, to_tier=to_tier, form=form))
 

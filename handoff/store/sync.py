@@ -18,7 +18,7 @@ from handoff.store.repositories import upsert_insert
 
 async def sync_config(conn: AsyncConnection, config: BatonConfig, now: datetime) -> None:
     for name, q in config.queues.items():
-        values = {"display_name": q.display_name or name.title(), "channels": dict(q.channels), "lead": q.lead,
+        values = {"display_name": config.label(name), "channels": dict(q.channels), "lead": q.lead,
                   "updated_at": now}
         stmt = upsert_insert(conn, t.queues).values(name=name, **values)
         await conn.execute(stmt.on_conflict_do_update(index_elements=["name"], set_=values))

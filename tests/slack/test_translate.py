@@ -17,6 +17,7 @@ from bot.slack.translate import (
     to_transfer,
 )
 from handoff.errors import InvalidCommand
+from handoff.lifecycle import EscalationForm
 from handoff.models import Tier
 from tests.fakes.slack_payloads import (
     block_actions_payload,
@@ -65,8 +66,8 @@ def test_modal_translators() -> None:
         "impact": {"impact": "down"},
         "handoff_style": {"handoff_style": {"type": "radio_buttons", "selected_option": {"value": "warm"}}}},
         "U1").payload)
-    assert e.to_tier is Tier.L3 and e.form == {"summary": "s", "steps_taken": "tried x", "customer_impact": "down",
-                                               "handoff_style": "warm"}
+    assert e.to_tier is Tier.L3 and e.form == EscalationForm(summary="s", steps_taken=("tried x",),
+                                                             customer_impact="down", warm=True)
     with pytest.raises(InvalidCommand):
         to_escalate(view_submission_payload(CallbackId.ESCALATE.value, META, {"summary": {"summary": "s"},
                                                                               "tier": {"tier": select("L9")}},

@@ -65,12 +65,18 @@ def test_version_is_the_short_sha_of_the_text() -> None:
     assert RuleEngine(a).version == a.version
 
 
-def test_queue_and_channel_lookups() -> None:
+def test_queue_lookup() -> None:
     rules = Rules.parse(DEFAULT_TEXT)
     assert rules.queue_for("account") == "accounts"
     assert rules.queue_for("nonsense") == "general"
-    assert rules.channel_for("billing", "slack") == "#support-billing"
-    assert rules.channel_for("unknown-queue", "teams") == "Support/General"
+
+
+def test_channels_in_the_rules_file_are_refused_with_where_they_moved() -> None:
+    """Queue → channel maps live once, in BATON_CONFIG; a rules file that still has them is told so."""
+    text = DEFAULT_TEXT.replace("routing:\n", "routing:\n  channels: {billing: {slack: C0BILLING1}}\n", 1)
+    with pytest.raises(RulesError) as err:
+        Rules.parse(text)
+    assert "queues.<queue>.channels" in str(err.value)
 
 
 @pytest.mark.parametrize(

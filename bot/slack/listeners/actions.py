@@ -38,13 +38,13 @@ def register(app: AsyncApp, s: SlackServices) -> None:
     async def claim_next(ack: AsyncAck, body: dict[str, Any]) -> None:
         await acknowledge(ack)
         click = to_click(body)
-        await s.claim_next(str(click.ref.queue), await s.people.agent_id(click.user_id))
+        await s.actions.claim_next(str(click.ref.queue), await s.people.agent_id(click.user_id), Surface.SLACK)
 
     async def open_modal(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await acknowledge(ack)
         click = to_click(body)
         handoff, _ = await s.queries.position(str(click.ref.handoff_id))
-        queues = [(q, cfg.display_name or q) for q, cfg in s.config.queues.items()]
+        queues = [(q, s.config.label(q)) for q in s.config.queues]
         view = s.renderer.modal(MODALS[click.action], handoff, click.channel_id, queues=queues)
         await client.views_open(trigger_id=str(click.trigger_id), view=view)
 
