@@ -23,7 +23,6 @@ from typing import Any
 from handoff.errors import AlreadyClaimed, IllegalTransition, InvalidCommand, NotHolder
 from handoff.models import OPEN_STATUSES, Actor, Event, EventKind, Handoff, Status, Surface, Tier
 
-
 #: How a resolution ended, as agents choose it on every surface (the API accepts any short code).
 RESOLVE_OUTCOMES = ("resolved", "workaround", "duplicate", "refunded", "not_an_issue", "no_response")
 

@@ -12,7 +12,6 @@ from handoff.models import Status, Tier
 from tests.unit.test_lifecycle import make
 
 
-
 def test_a_queued_card_offers_claim_transfer_escalate_and_note_only() -> None:
     a = card_actions(make())
     assert (a.claim, a.release, a.transfer, a.escalate, a.resolve, a.note) == (True, False, True, True, False, True)

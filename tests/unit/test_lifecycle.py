@@ -116,7 +116,8 @@ def test_escalate_walks_the_tiers_and_keeps_the_sla_clock() -> None:
     seen = []
     while True:
         try:
-            tr = lifecycle.escalate(h, "emma", Surface.API, NOW, form=lifecycle.EscalationForm(summary="needs eng", warm=True))
+            form = lifecycle.EscalationForm(summary="needs eng", warm=True)
+            tr = lifecycle.escalate(h, "emma", Surface.API, NOW, form=form)
         except IllegalTransition as exc:
             assert "highest tier" in str(exc)
             break
