@@ -12,6 +12,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from handoff.chat.state import ChatStateRepository
 from handoff.contract import CustomerIn, HandoffIn
 from handoff.models import Agent, Customer, Event, Handoff, Status
 from handoff.outbox import OutboxItem
@@ -285,6 +286,7 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     refs: ExternalRefRepository
     customer_side: CustomerSideRepository
+    chat: ChatStateRepository
 
     async def __aenter__(self) -> Self: ...
 

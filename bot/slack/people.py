@@ -11,6 +11,11 @@ from handoff.services.queries import Queries
 SURFACE = "slack"
 
 
+def looks_like_slack_user(value: str) -> bool:
+    """A Slack user id (``U…``/``W…``), as agents first seen from Slack are registered under."""
+    return value[:1] in ("U", "W") and value.isalnum() and value.isupper()
+
+
 class People:
     """Maps a Slack user id to an agent id: the agent whose ``handles.slack`` matches, else the user id itself
     (the domain registers it on first use). Agents are re-read at most every ``ttl`` seconds."""
@@ -41,7 +46,7 @@ class People:
         agent = (await self.agents()).get(agent_id)
         if agent is not None and agent.handles.get(SURFACE):
             return agent.handles[SURFACE]
-        return agent_id if agent_id[:1] in ("U", "W") and agent_id.isalnum() and agent_id.isupper() else None
+        return agent_id if looks_like_slack_user(agent_id) else None
 
 
 class SlackHealth:

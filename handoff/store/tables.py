@@ -108,6 +108,7 @@ class HandoffRow(Base):
         Index("ix_handoffs_queue_order", "status", "queue", "priority_rank", "created_at"),
         Index("ix_handoffs_customer", "customer_id", "created_at"),
         Index("ix_handoffs_claimed_by", "claimed_by", "status"),
+        Index("ix_handoffs_queue_created", "queue", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -252,6 +253,22 @@ class CsatRow(Base):
     at: Mapped[datetime]
 
 
+class ChatChannelRow(Base):
+    """Per chat surface and channel: the live burst group and the broken-channel notices already sent."""
+
+    __tablename__ = "chat_channels"
+
+    surface: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(255), primary_key=True)
+    group_message_id: Mapped[str | None] = mapped_column(String(255))
+    group_queue: Mapped[str | None] = mapped_column(String(64))
+    group_first_at: Mapped[datetime | None]
+    group_last_at: Mapped[datetime | None]
+    group_dirty: Mapped[bool] = mapped_column(Boolean, default=False)
+    notices: Mapped[dict[str, Any]] = mapped_column(default=dict, doc="error → when the lead was told")
+    updated_at: Mapped[datetime]
+
+
 customers = cast(Table, CustomerRow.__table__)
 queues = cast(Table, QueueRow.__table__)
 agents = cast(Table, AgentRow.__table__)
@@ -262,3 +279,4 @@ outbox = cast(Table, OutboxRow.__table__)
 external_refs = cast(Table, ExternalRefRow.__table__)
 customer_updates = cast(Table, CustomerUpdateRow.__table__)
 csat_responses = cast(Table, CsatRow.__table__)
+chat_channels = cast(Table, ChatChannelRow.__table__)

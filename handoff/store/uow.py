@@ -14,6 +14,7 @@ from handoff.errors import StoreUnavailable
 from handoff.models import Event
 from handoff.outbox import OutboxRouting
 from handoff.ports import Notifier
+from handoff.store.chat import SqlChatState
 from handoff.store.customer_side import SqlCustomerSide
 from handoff.store.outbox import SqlOutbox
 from handoff.store.repositories import SqlAgents, SqlCustomers, SqlEvents, SqlExternalRefs, SqlHandoffs
@@ -45,6 +46,7 @@ class SqlUnitOfWork:
     outbox: SqlOutbox
     refs: SqlExternalRefs
     customer_side: SqlCustomerSide
+    chat: SqlChatState
 
     def __init__(self, engine: AsyncEngine, routing: OutboxRouting, notifier: Notifier | None = None,
                  *, read_only: bool = False) -> None:
@@ -81,6 +83,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(conn)
         self.refs = SqlExternalRefs(conn)
         self.customer_side = SqlCustomerSide(conn)
+        self.chat = SqlChatState(conn)
         self._pending = []
         return self
 
