@@ -1,6 +1,7 @@
 """Slack as a :class:`~handoff.chat.surface.ChatSurface`: draws Block Kit, talks through the paced Web API calls.
 
-No delivery rules here — which channel, when to update, bursts, fallbacks are :class:`handoff.chat.delivery.CardDelivery`'s.
+No delivery rules here: which channel, when to update, bursts and fallbacks belong to
+:class:`handoff.chat.delivery.CardDelivery`.
 """
 
 from __future__ import annotations

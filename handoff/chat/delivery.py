@@ -246,7 +246,6 @@ class CardDelivery:
             log.info("old card of %s could not be relinked (%s)", h.id, exc)
 
     async def _thread(self, card: HandoffCard, item: OutboxItem, kind: EventKind) -> None:
-        h = card.handoff
         data = item.payload.get("data") or {}
         actor = str(item.payload.get("actor") or "")
         source = item.payload.get("source")
