@@ -6,10 +6,10 @@ group and does not warn a queue lead twice about the same broken channel.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,4 +44,14 @@ class ChatStateRepository(Protocol):
 
     async def first_notice(self, surface: str, channel: str, error: str, now: datetime) -> bool:
         """Record that the lead was told ``channel`` fails with ``error``; False if that was already done."""
+        ...
+
+    async def remember(self, surface: str, key: str, reference: Mapping[str, Any], now: datetime) -> None:
+        """Store how to reach a conversation proactively (replacing an older reference for the same key)."""
+        ...
+
+    async def reference(self, surface: str, key: str) -> Mapping[str, Any] | None: ...
+
+    async def forget(self, surface: str, key: str) -> None:
+        """The app was removed from the conversation: no more proactive posts there."""
         ...

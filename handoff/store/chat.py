@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handoff.chat.state import ChatGroup
@@ -67,3 +67,17 @@ class SqlChatState:
         await self.conn.execute(update(t.chat_channels).where(c.surface == surface, c.channel == channel)
                                 .values(notices=notices, updated_at=now))
         return True
+
+    async def remember(self, surface: str, key: str, reference: Mapping[str, Any], now: datetime) -> None:
+        values = {"reference": dict(reference), "updated_at": now}
+        stmt = upsert_insert(self.conn, t.chat_references).values(surface=surface, key=key, **values)
+        await self.conn.execute(stmt.on_conflict_do_update(index_elements=["surface", "key"], set_=values))
+
+    async def reference(self, surface: str, key: str) -> Mapping[str, Any] | None:
+        c = t.chat_references.c
+        row = (await self.conn.execute(select(c.reference).where(c.surface == surface, c.key == key))).first()
+        return dict(row.reference) if row is not None else None
+
+    async def forget(self, surface: str, key: str) -> None:
+        c = t.chat_references.c
+        await self.conn.execute(delete(t.chat_references).where(c.surface == surface, c.key == key))

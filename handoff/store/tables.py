@@ -269,6 +269,17 @@ class ChatChannelRow(Base):
     updated_at: Mapped[datetime]
 
 
+class ChatReferenceRow(Base):
+    """How to reach a conversation proactively (a Teams conversation reference), captured when the app joins it."""
+
+    __tablename__ = "chat_references"
+
+    surface: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True, doc="a channel id, or user:<id> for a 1:1 chat")
+    reference: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime]
+
+
 customers = cast(Table, CustomerRow.__table__)
 queues = cast(Table, QueueRow.__table__)
 agents = cast(Table, AgentRow.__table__)
@@ -280,3 +291,4 @@ external_refs = cast(Table, ExternalRefRow.__table__)
 customer_updates = cast(Table, CustomerUpdateRow.__table__)
 csat_responses = cast(Table, CsatRow.__table__)
 chat_channels = cast(Table, ChatChannelRow.__table__)
+chat_references = cast(Table, ChatReferenceRow.__table__)

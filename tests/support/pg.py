@@ -9,7 +9,6 @@ from sqlalchemy.engine import make_url
 
 PG_ADMIN_URL = os.environ.get("BATON_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
-TABLES = ("outbox", "events", "messages", "external_refs", "chat_channels", "handoffs", "customers", "agents", "queues")
 
 
 async def _admin(sql: str) -> None:
@@ -22,6 +21,13 @@ async def _admin(sql: str) -> None:
         await conn.execute(sql)
     finally:
         await conn.close()
+
+
+def _tables() -> list[str]:
+    """Every table of the schema (a new table is cleaned between tests without anyone listing it here)."""
+    from handoff.store.tables import Base
+
+    return [table.name for table in Base.metadata.sorted_tables]
 
 
 def pg_available() -> str | None:
@@ -51,7 +57,7 @@ def pg_truncate_all(url: str) -> None:
         conn = await asyncpg.connect(host=u.host, port=u.port or 5432, user=u.username, password=u.password,
                                      database=u.database, timeout=5)
         try:
-            await conn.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+            await conn.execute(f"TRUNCATE {', '.join(_tables())} RESTART IDENTITY CASCADE")
         finally:
             await conn.close()
 

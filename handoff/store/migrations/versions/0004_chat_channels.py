@@ -1,4 +1,4 @@
-"""chat channels: burst groups and broken-channel notices in the database; arrivals index
+"""chat channels: burst groups, broken-channel notices and conversation references in the database; arrivals index
 
 Revision ID: 0004
 Revises: 0002
@@ -32,9 +32,17 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('surface', 'channel')
     )
+    op.create_table('chat_references',
+    sa.Column('surface', sa.String(length=32), nullable=False),
+    sa.Column('key', sa.String(length=255), nullable=False),
+    sa.Column('reference', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('surface', 'key')
+    )
     op.create_index('ix_handoffs_queue_created', 'handoffs', ['queue', 'created_at'], unique=False)
 
 
 def downgrade() -> None:
     op.drop_index('ix_handoffs_queue_created', table_name='handoffs')
+    op.drop_table('chat_references')
     op.drop_table('chat_channels')
