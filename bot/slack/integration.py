@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from fastapi import Request
+from fastapi.responses import JSONResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.app import build_bolt_app
@@ -20,6 +21,7 @@ from bot.slack.home import HomePublisher
 from bot.slack.people import People, SlackHealth
 from bot.slack.render import SlackRenderer
 from bot.slack.services import SlackServices
+from bot.slack.verify import SlackRequestGate
 
 log = logging.getLogger("baton.slack")
 EVENTS_PATH = "/slack/events"
@@ -48,6 +50,7 @@ class SlackIntegration:
         self.services = SlackServices(actions=rt.actions, queries=rt.queries, conversation=rt.conversation,
                                       renderer=self.renderer, people=self.people, home=self.home, config=rt.config)
         self.bolt = build_bolt_app(self.client, secret, self.services)
+        self.gate = SlackRequestGate(secret) if secret else None
         self._socket: Any = None
         self._session: Any = None
 
@@ -55,8 +58,16 @@ class SlackIntegration:
         from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 
         handler = AsyncSlackRequestHandler(self.bolt)
+        gate = self.gate
 
         async def slack_events(request: Request) -> Any:
+            # Verified here, before Bolt parses or dispatches anything (Bolt verifies again).
+            if gate is None:  # Socket Mode only: nothing arrives over HTTP
+                return JSONResponse({"error": "not_found", "message": "Slack runs in Socket Mode here"},
+                                    status_code=404)
+            rejection = gate.check(await request.body(), request.headers)
+            if rejection is not None:
+                return JSONResponse(rejection.body(), status_code=rejection.status)
             return await handler.handle(request)
 
         app.add_api_route(EVENTS_PATH, slack_events, methods=["POST"], include_in_schema=False)
