@@ -253,10 +253,14 @@ def _build_or_exit(settings: Any, **kw: Any) -> Runtime:
 
 
 def _logging(level: str) -> None:
+    from bot.web import log_filters
+
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    log_filters.install()  # customer tokens (?token=…) never reach the access log
     # /readyz compares migration revisions on every probe; Alembic would log that at INFO each time.
     logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every job start at INFO
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)  # at DEBUG it logs every SQL statement with parameters
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
