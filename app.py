@@ -98,6 +98,15 @@ class Runtime:
         return str(rules.version)
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """``/readyz``: (serving, details). ``details["status"]`` is ``ready``, ``degraded`` or ``not ready``.
+
+        Not ready (HTTP 503) only when this process cannot take intakes: the database is unreachable or its
+        schema is not current. A failing integration or destination (rejected token, outage, items retrying
+        or dead-lettered) is ``degraded`` with HTTP 200: intakes are still taken and kept in the outbox, and a
+        load balancer must not restart a process that a restart would not fix.
+        """
+        from datetime import timedelta
+
         from sqlalchemy import text
 
         from handoff.store.migrate import current_revision, head_revision
@@ -109,16 +118,42 @@ class Runtime:
             details["database"] = "ok"
             current, head = await current_revision(self.engine), head_revision()
             details["migrations"] = "current" if current == head else f"at {current}, expected {head}"
+            now = self.deps.now()
+            async with self.deps.uow(read_only=True) as uow:
+                backlog = await uow.outbox.backlog(dead_since=now - timedelta(seconds=DEAD_WINDOW_SECONDS))
         except Exception as exc:
-            log.warning("readiness check failed: %s", exc)
-            details["database"] = f"unreachable: {type(exc).__name__}"
-            return False, details
-        ok = details["migrations"] == "current"
+            log.warning("readiness check failed: %s", type(exc).__name__)
+            details.setdefault("database", f"unreachable: {type(exc).__name__}")
+            return False, {"status": "not ready", **details}
+        if details["migrations"] != "current":
+            return False, {"status": "not ready", **details}
+        degraded = False
         for integ in self.integrations:
             good, detail = integ.readiness()
             details[integ.name] = detail
-            ok = ok and good
-        return ok, details
+            degraded = degraded or not good or str(detail).startswith("degraded")
+        if self.settings.teams_app_id:
+            details["teams"] = TEAMS_UNAVAILABLE
+        outbox: dict[str, Any] = {}
+        for d in self.destinations:
+            b = backlog.get(d.name)
+            if b is None:
+                outbox[d.name] = {"status": "ok", "pending": 0, "dead": 0}
+                continue
+            degraded = degraded or b.degraded
+            outbox[d.name] = {
+                "status": "degraded" if b.degraded else "ok", "pending": b.pending, "failing": b.failing,
+                "dead": b.dead, "dead_last_24h": b.dead_recent,
+                "oldest_pending_seconds": round((now - b.oldest_pending_at).total_seconds(), 1)
+                if b.oldest_pending_at else None,
+                "last_error": (b.last_error or "")[:300] or None,
+            }
+        details["outbox"] = outbox
+        return True, {"status": "degraded" if degraded else "ready", **details}
+
+
+DEAD_WINDOW_SECONDS = 24 * 3600  # a dead-lettered item keeps /readyz degraded this long (or until replayed)
+TEAMS_UNAVAILABLE = "not available yet in this version (TEAMS_APP_ID is ignored)"
 
 
 def _check_rule_queues(rules: Any, config: Any) -> None:
