@@ -298,6 +298,34 @@ def _logging(level: str) -> None:
     logging.getLogger("aiosqlite").setLevel(logging.INFO)  # at DEBUG it logs every SQL statement with parameters
 
 
+PROBE_TIMEOUT_SECONDS = 3.0
+
+
+async def startup_report(settings: Any, rt: Runtime, timeout: float = PROBE_TIMEOUT_SECONDS) -> list[str]:
+    """One banner line per integration: "configured" only when it exists and its service answered.
+
+    Each built integration with a ``probe`` is asked once (Slack ``auth.test``, Salesforce ``limits``, HubSpot
+    ticket pipelines), all at once with a short timeout. Lines name no token.
+    """
+    keys = {"Slack": "slack", "Salesforce": "salesforce", "HubSpot": "hubspot"}
+    built = {integ.name: integ for integ in rt.integrations}
+    probed = [(name, built[keys[name]]) for name, has, _ in settings.integrations()
+              if has and keys.get(name) in built]
+    answers = await asyncio.gather(*(integ.probe(timeout) for _, integ in probed))
+    said = {name: answer for (name, _), answer in zip(probed, answers, strict=True)}
+    lines = []
+    for name, has, otherwise in settings.integrations():
+        if not has:
+            text = otherwise
+        elif name not in said:
+            text = "settings present but this build does not start it"
+        else:
+            ok, detail = said[name]
+            text = f"configured ({detail})" if ok else f"configured but not answering: {detail}"
+        lines.append(f"  {name:<15} {text}")
+    return lines
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -320,8 +348,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"  database        {redacted(settings.database_url)}{' (migrated)' if auto else ''}")
     print(f"  rules           {rt.engine_rules.version} ({len(rt.config.queues)} queues, "
           f"{len(rt.config.agents)} agents in config)")
-    for name, ok, how in settings.integrations():
-        print(f"  {name:<15} {'configured' if ok else 'not configured — ' + how}")
+    for line in asyncio.run(startup_report(settings, rt)):
+        print(line)
     print(f"  outbox          delivering to: {', '.join(d.name for d in rt.destinations) or 'nothing'}")
     print(f"  listening on    http://{settings.host}:{settings.port}  (Ctrl-C stops after in-flight deliveries)")
     common = {"host": settings.host, "port": settings.port, "log_level": settings.log_level.lower(),

@@ -7,11 +7,15 @@ exercised against real Slack in the tests (no network) — the HTTP mode shares 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
+import aiohttp
+
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.app import build_bolt_app
@@ -96,6 +100,19 @@ class SlackIntegration:
 
     def readiness(self) -> tuple[bool, str]:
         return self.health.ok, self.health.detail
+
+    async def probe(self, timeout: float) -> tuple[bool, str]:
+        """Ask Slack whether it knows our token (``auth.test``): (answered, what it said). Never shows the token."""
+        try:
+            r = await asyncio.wait_for(self.client.auth_test(), timeout)
+        except SlackApiError as exc:
+            return False, str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+        except TimeoutError:
+            return False, f"no answer from {self.client.base_url} within {timeout:g} s"
+        except (aiohttp.ClientError, OSError) as exc:
+            return False, f"{type(exc).__name__} reaching {self.client.base_url}"
+        mode = "Socket Mode" if self.app_token else f"HTTP at {EVENTS_PATH}"
+        return True, f"workspace {r.get('team')}, bot @{r.get('user')}, {mode}"
 
 
 def slack_integration(settings: Any, rt: Any) -> SlackIntegration | None:
