@@ -301,7 +301,7 @@ def _logging(level: str) -> None:
 PROBE_TIMEOUT_SECONDS = 3.0
 
 
-async def startup_report(settings: Any, rt: Runtime, timeout: float = PROBE_TIMEOUT_SECONDS) -> list[str]:
+async def startup_report(settings: Any, rt: Runtime, seconds: float = PROBE_TIMEOUT_SECONDS) -> list[str]:
     """One banner line per integration: "configured" only when it exists and its service answered.
 
     Each built integration with a ``probe`` is asked once (Slack ``auth.test``, Salesforce ``limits``, HubSpot
@@ -311,7 +311,7 @@ async def startup_report(settings: Any, rt: Runtime, timeout: float = PROBE_TIME
     built = {integ.name: integ for integ in rt.integrations}
     probed = [(name, built[keys[name]]) for name, has, _ in settings.integrations()
               if has and keys.get(name) in built]
-    answers = await asyncio.gather(*(integ.probe(timeout) for _, integ in probed))
+    answers = await asyncio.gather(*(integ.probe(seconds) for _, integ in probed))
     said = {name: answer for (name, _), answer in zip(probed, answers, strict=True)}
     lines = []
     for name, has, otherwise in settings.integrations():

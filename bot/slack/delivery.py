@@ -238,7 +238,6 @@ class SlackCardDestination:
             log.info("old card of %s could not be relinked (%s)", h.id, exc)
 
     async def _thread(self, card: HandoffCard, item: OutboxItem, kind: EventKind) -> None:
-        h = card.handoff
         data = item.payload.get("data") or {}
         actor = str(item.payload.get("actor") or "")
         agent_id = actor.split(":", 1)[1] if actor.startswith("agent:") else None

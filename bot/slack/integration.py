@@ -12,7 +12,6 @@ import logging
 from typing import Any
 
 import aiohttp
-
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from slack_sdk.errors import SlackApiError
@@ -101,14 +100,14 @@ class SlackIntegration:
     def readiness(self) -> tuple[bool, str]:
         return self.health.ok, self.health.detail
 
-    async def probe(self, timeout: float) -> tuple[bool, str]:
+    async def probe(self, seconds: float) -> tuple[bool, str]:
         """Ask Slack whether it knows our token (``auth.test``): (answered, what it said). Never shows the token."""
         try:
-            r = await asyncio.wait_for(self.client.auth_test(), timeout)
+            r = await asyncio.wait_for(self.client.auth_test(), seconds)
         except SlackApiError as exc:
             return False, str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
         except TimeoutError:
-            return False, f"no answer from {self.client.base_url} within {timeout:g} s"
+            return False, f"no answer from {self.client.base_url} within {seconds:g} s"
         except (aiohttp.ClientError, OSError) as exc:
             return False, f"{type(exc).__name__} reaching {self.client.base_url}"
         mode = "Socket Mode" if self.app_token else f"HTTP at {EVENTS_PATH}"

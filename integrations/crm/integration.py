@@ -36,13 +36,13 @@ class CrmIntegration:
     def readiness(self) -> tuple[bool, str]:
         return self.health()
 
-    async def probe(self, timeout: float) -> tuple[bool, str]:
+    async def probe(self, seconds: float) -> tuple[bool, str]:
         """(answered, what it said) for the start-up report; a short timeout, never a credential in the text."""
         if self.check is None:
             return True, "not checked"
         try:
-            return True, await asyncio.wait_for(asyncio.to_thread(self.check, timeout), timeout + 1)
+            return True, await asyncio.wait_for(asyncio.to_thread(self.check, seconds), seconds + 1)
         except TimeoutError:
-            return False, f"no answer within {timeout:g} s"
+            return False, f"no answer within {seconds:g} s"
         except Exception as exc:  # a typed CRM error or a transport error: its message names no secret
             return False, str(exc) or type(exc).__name__

@@ -17,7 +17,7 @@ async def report(db_url: str, tmp_path: Path, **env: str) -> str:
     settings = make_settings(db_url, BATON_CONFIG=str(write_config(tmp_path)), **env)
     rt = build(settings, with_log=False)
     try:
-        return "\n".join(await startup_report(settings, rt, timeout=2.0))
+        return "\n".join(await startup_report(settings, rt, seconds=2.0))
     finally:
         await rt.engine.dispose()
 
