@@ -100,6 +100,15 @@ class Runtime:
         return str(rules.version)
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """``/readyz``: (serving, details). ``details["status"]`` is ``ready``, ``degraded`` or ``not ready``.
+
+        Not ready (HTTP 503) only when this process cannot take intakes: the database is unreachable or its
+        schema is not current. A failing integration or destination (rejected token, outage, items retrying
+        or dead-lettered) is ``degraded`` with HTTP 200: intakes are still taken and kept in the outbox, and a
+        load balancer must not restart a process that a restart would not fix.
+        """
+        from datetime import timedelta
+
         from sqlalchemy import text
 
         from handoff.store.migrate import current_revision, head_revision
@@ -111,16 +120,42 @@ class Runtime:
             details["database"] = "ok"
             current, head = await current_revision(self.engine), head_revision()
             details["migrations"] = "current" if current == head else f"at {current}, expected {head}"
+            now = self.deps.now()
+            async with self.deps.uow(read_only=True) as uow:
+                backlog = await uow.outbox.backlog(dead_since=now - timedelta(seconds=DEAD_WINDOW_SECONDS))
         except Exception as exc:
-            log.warning("readiness check failed: %s", exc)
-            details["database"] = f"unreachable: {type(exc).__name__}"
-            return False, details
-        ok = details["migrations"] == "current"
+            log.warning("readiness check failed: %s", type(exc).__name__)
+            details.setdefault("database", f"unreachable: {type(exc).__name__}")
+            return False, {"status": "not ready", **details}
+        if details["migrations"] != "current":
+            return False, {"status": "not ready", **details}
+        degraded = False
         for integ in self.integrations:
             good, detail = integ.readiness()
             details[integ.name] = detail
-            ok = ok and good
-        return ok, details
+            degraded = degraded or not good or str(detail).startswith("degraded")
+        if self.settings.teams_app_id:
+            details["teams"] = TEAMS_UNAVAILABLE
+        outbox: dict[str, Any] = {}
+        for d in self.destinations:
+            b = backlog.get(d.name)
+            if b is None:
+                outbox[d.name] = {"status": "ok", "pending": 0, "dead": 0}
+                continue
+            degraded = degraded or b.degraded
+            outbox[d.name] = {
+                "status": "degraded" if b.degraded else "ok", "pending": b.pending, "failing": b.failing,
+                "dead": b.dead, "dead_last_24h": b.dead_recent,
+                "oldest_pending_seconds": round((now - b.oldest_pending_at).total_seconds(), 1)
+                if b.oldest_pending_at else None,
+                "last_error": (b.last_error or "")[:300] or None,
+            }
+        details["outbox"] = outbox
+        return True, {"status": "degraded" if degraded else "ready", **details}
+
+
+DEAD_WINDOW_SECONDS = 24 * 3600  # a dead-lettered item keeps /readyz degraded this long (or until replayed)
+TEAMS_UNAVAILABLE = "not available yet in this version (TEAMS_APP_ID is ignored)"
 
 
 def _check_rule_queues(rules: Any, config: Any) -> None:
@@ -255,10 +290,42 @@ def _build_or_exit(settings: Any, **kw: Any) -> Runtime:
 
 
 def _logging(level: str) -> None:
+    from bot.web import log_filters
+
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    log_filters.install()  # customer tokens (?token=…) never reach the access log
     # /readyz compares migration revisions on every probe; Alembic would log that at INFO each time.
     logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every job start at INFO
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)  # at DEBUG it logs every SQL statement with parameters
+
+
+PROBE_TIMEOUT_SECONDS = 3.0
+
+
+async def startup_report(settings: Any, rt: Runtime, seconds: float = PROBE_TIMEOUT_SECONDS) -> list[str]:
+    """One banner line per integration: "configured" only when it exists and its service answered.
+
+    Each built integration with a ``probe`` is asked once (Slack ``auth.test``, Salesforce ``limits``, HubSpot
+    ticket pipelines), all at once with a short timeout. Lines name no token.
+    """
+    keys = {"Slack": "slack", "Salesforce": "salesforce", "HubSpot": "hubspot"}
+    built = {integ.name: integ for integ in rt.integrations}
+    probed = [(name, built[keys[name]]) for name, has, _ in settings.integrations()
+              if has and keys.get(name) in built]
+    answers = await asyncio.gather(*(integ.probe(seconds) for _, integ in probed))
+    said = {name: answer for (name, _), answer in zip(probed, answers, strict=True)}
+    lines = []
+    for name, has, otherwise in settings.integrations():
+        if not has:
+            text = otherwise
+        elif name not in said:
+            text = "settings present but this build does not start it"
+        else:
+            ok, detail = said[name]
+            text = f"configured ({detail})" if ok else f"configured but not answering: {detail}"
+        lines.append(f"  {name:<15} {text}")
+    return lines
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -283,8 +350,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"  database        {redacted(settings.database_url)}{' (migrated)' if auto else ''}")
     print(f"  rules           {rt.engine_rules.version} ({len(rt.config.queues)} queues, "
           f"{len(rt.config.agents)} agents in config)")
-    for name, ok, how in settings.integrations():
-        print(f"  {name:<15} {'configured' if ok else 'not configured — ' + how}")
+    for line in asyncio.run(startup_report(settings, rt)):
+        print(line)
     print(f"  outbox          delivering to: {', '.join(d.name for d in rt.destinations) or 'nothing'}")
     print(f"  listening on    http://{settings.host}:{settings.port}  (Ctrl-C stops after in-flight deliveries)")
     common = {"host": settings.host, "port": settings.port, "log_level": settings.log_level.lower(),

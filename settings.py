@@ -95,17 +95,21 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
     def integrations(self) -> list[tuple[str, bool, str]]:
-        """(name, configured, how to configure) for the start-up report."""
+        """(name, has settings, what to say when it has none) for the start-up report.
+
+        "Has settings" is not "configured": the banner says configured only once the service answered.
+        """
         sf = bool(self.salesforce_instance_url and self.salesforce_access_token) or bool(
             self.salesforce_username and self.salesforce_password)
         return [
             ("Slack", bool(self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token)),
-             "set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)"),
-            ("Microsoft Teams", bool(self.teams_app_id and self.teams_app_password),
-             "set TEAMS_APP_ID and TEAMS_APP_PASSWORD"),
-            ("Salesforce", sf,
-             "set SALESFORCE_INSTANCE_URL + SALESFORCE_ACCESS_TOKEN, or SALESFORCE_USERNAME/_PASSWORD/_SECURITY_TOKEN"),
-            ("HubSpot", bool(self.hubspot_access_token), "set HUBSPOT_ACCESS_TOKEN"),
+             "not configured — set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)"),
+            # The Teams surface is not in this build: its settings are read but change nothing.
+            ("Microsoft Teams", False, "not available yet in this version"
+             + (" (TEAMS_APP_ID is set and ignored)" if self.teams_app_id else "")),
+            ("Salesforce", sf, "not configured — set SALESFORCE_INSTANCE_URL + SALESFORCE_ACCESS_TOKEN, or "
+             "SALESFORCE_USERNAME/_PASSWORD/_SECURITY_TOKEN"),
+            ("HubSpot", bool(self.hubspot_access_token), "not configured — set HUBSPOT_ACCESS_TOKEN"),
         ]
 
 

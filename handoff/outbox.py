@@ -53,6 +53,29 @@ class OutboxItem:
     delivered_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """One destination's outbox as ``/readyz`` reports it.
+
+    ``pending`` counts items waiting or being delivered; ``failing`` those of them whose last attempt failed;
+    ``dead_recent`` items dead-lettered within the readiness window (dead items stay until an operator
+    replays them with ``python app.py outbox retry ID``); ``last_error`` is the newest error of a live or
+    dead item.
+    """
+
+    destination: str
+    pending: int = 0
+    failing: int = 0
+    dead: int = 0
+    dead_recent: int = 0
+    oldest_pending_at: datetime | None = None
+    last_error: str | None = None
+
+    @property
+    def degraded(self) -> bool:
+        return self.failing > 0 or self.dead_recent > 0
+
+
 class RetryLater(Exception):
     """A delivery failed in a way that may pass (timeout, 5xx, 429). ``retry_after`` in seconds, if known.
 

@@ -15,7 +15,7 @@ from typing import Any, Protocol, Self
 from handoff.chat.state import ChatStateRepository
 from handoff.contract import CustomerIn, HandoffIn
 from handoff.models import Agent, Customer, Event, Handoff, Status
-from handoff.outbox import OutboxItem
+from handoff.outbox import Backlog, OutboxItem
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +270,10 @@ class OutboxRepository(Protocol):
     async def retry(self, item_id: int, now: datetime) -> bool: ...
 
     async def counts(self) -> Mapping[str, int]: ...
+
+    async def backlog(self, *, dead_since: datetime) -> Mapping[str, Backlog]:
+        """Per destination with live or dead items: backlog, failures, and items dead since ``dead_since``."""
+        ...
 
 
 class UnitOfWork(Protocol):

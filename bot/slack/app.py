@@ -19,11 +19,34 @@ from handoff.errors import AlreadyClaimed, DomainError, NotHolder
 
 log = logging.getLogger("baton.slack")
 FEATURES = (actions, modals, commands, events)
+#: Bolt's own messages that would quote a request body (Slack users' text, or 900 KB of whatever a forger sent).
+_BODY_QUOTING = (("Invalid request signature detected", "Bolt refused a Slack request: invalid signature"),
+                 ("Unhandled request", "Bolt found no listener for a Slack request"))
+
+
+class NoRequestBodies(logging.Filter):
+    """Bolt logs whole request bodies in some messages; keep the sentence, drop the body."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        for prefix, replacement in _BODY_QUOTING:
+            if message.startswith(prefix):
+                record.msg, record.args = f"{replacement} (body not logged)", ()
+        return True
+
+
+def bolt_logger() -> logging.Logger:
+    """The logger handed to Bolt; Bolt copies its filters to its middleware loggers (request verification)."""
+    logger = logging.getLogger("baton.slack.bolt")
+    if not any(isinstance(f, NoRequestBodies) for f in logger.filters):
+        logger.addFilter(NoRequestBodies())
+    return logger
 
 
 def build_bolt_app(client: AsyncWebClient, signing_secret: str, services: SlackServices) -> AsyncApp:
     """An ``AsyncApp`` on ``client`` (so ``SLACK_API_URL`` applies), verifying request signatures."""
-    app = AsyncApp(client=client, signing_secret=signing_secret, name="baton", process_before_response=False)
+    app = AsyncApp(client=client, signing_secret=signing_secret, name="baton", process_before_response=False,
+                   logger=bolt_logger())
     for feature in FEATURES:
         feature.register(app, services)
 

@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from bot.slack.burst import BurstTracker, Group
@@ -23,7 +24,7 @@ from handoff.cards import HandoffCard
 from handoff.config import BatonConfig
 from handoff.errors import NotFound
 from handoff.models import Event, EventKind, Status
-from handoff.outbox import OutboxItem, PermanentFailure
+from handoff.outbox import NotAttempted, OutboxItem, PermanentFailure
 from handoff.ports import ExternalRef
 from handoff.services.common import Deps
 from handoff.services.queries import Queries
@@ -41,6 +42,8 @@ def digest(blocks: Any) -> str:
     return hashlib.sha1(json.dumps(blocks, sort_keys=True).encode(), usedforsecurity=False).hexdigest()
 GROUP_UPDATE_INTERVAL = 3.0  # seconds between chat.update calls of one grouped card
 TRANSCRIPT_BACKLOG_SECONDS = 1.0  # post the transcript right away only if the channel is not congested
+CUSTOMER = EventKind.CUSTOMER_MESSAGE.value
+COALESCE_MAX = 20  # customer messages per thread post (a section each: well under Block Kit's 50 blocks)
 
 
 class SlackCardDestination:
@@ -62,6 +65,7 @@ class SlackCardDestination:
         self._group_locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._warned: set[tuple[str, str]] = set()
+        self._lanes = asyncio.Semaphore(self.config.outbox.concurrency)
 
     def subscribes(self, event: Event) -> bool:
         return event.kind.value not in IGNORED_KINDS  # anything else may change the card or its thread
@@ -90,6 +94,46 @@ class SlackCardDestination:
         return channel
 
     # ------------------------------------------------------------------ delivery
+    async def deliver_batch(self, items: Sequence[OutboxItem]) -> list[BaseException | None]:
+        """Every leased Slack item at once, so a flood from one handoff cannot starve the channel's other cards.
+
+        Lanes (one handoff's items) run in parallel, each in order, as the dispatcher would run them, with
+        two changes: lanes that start with a new card go first (their posts take the channel's next pacing
+        slots), and consecutive customer messages of one handoff become one thread post (up to
+        :data:`COALESCE_MAX`). A failure stops its lane; the items after it are :class:`NotAttempted`.
+        """
+        lanes: dict[str, list[int]] = {}
+        for i, item in enumerate(items):
+            lanes.setdefault(item.handoff_id or f"#{item.id}", []).append(i)
+        results: list[BaseException | None] = [NotAttempted("an earlier item of its lane failed")] * len(items)
+        cards_first = [lane for lane in lanes.values() if items[lane[0]].kind == EventKind.CREATED.value]
+        others = [lane for lane in lanes.values() if items[lane[0]].kind != EventKind.CREATED.value]
+        for group in (cards_first, others):
+            await asyncio.gather(*(self._lane(items, lane, results) for lane in group))
+        return results
+
+    async def _lane(self, items: Sequence[OutboxItem], lane: list[int], results: list[BaseException | None]
+                    ) -> None:
+        async with self._lanes:
+            k = 0
+            while k < len(lane):
+                run = [lane[k]]
+                if items[lane[k]].kind == CUSTOMER:
+                    while (k + len(run) < len(lane) and len(run) < COALESCE_MAX
+                           and items[lane[k + len(run)]].kind == CUSTOMER):
+                        run.append(lane[k + len(run)])
+                try:
+                    if len(run) > 1:
+                        await self._customer_messages([items[j] for j in run])
+                    else:
+                        await self.deliver(items[run[0]])
+                except Exception as exc:
+                    results[run[0]] = exc  # the rest of the run and of the lane: NotAttempted
+                    return
+                for j in run:
+                    results[j] = None
+                k += len(run)
+
     async def deliver(self, item: OutboxItem) -> None:
         handoff_id = item.handoff_id
         if handoff_id is None:
@@ -194,7 +238,6 @@ class SlackCardDestination:
             log.info("old card of %s could not be relinked (%s)", h.id, exc)
 
     async def _thread(self, card: HandoffCard, item: OutboxItem, kind: EventKind) -> None:
-        h = card.handoff
         data = item.payload.get("data") or {}
         actor = str(item.payload.get("actor") or "")
         agent_id = actor.split(":", 1)[1] if actor.startswith("agent:") else None
@@ -208,6 +251,22 @@ class SlackCardDestination:
         if kind is EventKind.NOTE_ADDED and source == "slack" and reason:
             style = "kept_internal"  # a thread reply that did not go to the customer: mark it as internal
         text, blocks = self.renderer.thread_note(style, str(data.get("text") or ""), who, reason)
+        await self._in_thread(card, text, blocks)
+
+    async def _customer_messages(self, items: Sequence[OutboxItem]) -> None:
+        """Several customer messages of one handoff, in order, as one thread post."""
+        handoff_id = str(items[0].handoff_id)
+        try:
+            card = await self.queries.card(handoff_id)
+        except NotFound:
+            raise PermanentFailure(f"handoff {handoff_id} no longer exists") from None
+        texts = [str((i.payload.get("data") or {}).get("text") or "") for i in items]
+        text, blocks = self.renderer.customer_messages(texts)
+        await self._in_thread(card, text, blocks)
+
+    async def _in_thread(self, card: HandoffCard, text: str, blocks: list[Any]) -> None:
+        """Post into the card's thread (giving the handoff its own card first if it has none yet)."""
+        h = card.handoff
         ref = await self._ref(h.id)
         if ref is None or ref.external_id.startswith("group:"):  # no thread yet: give it its own card first
             await self._post_card(card, self.channel_for(h.queue))

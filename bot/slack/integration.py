@@ -7,10 +7,14 @@ exercised against real Slack in the tests (no network) — the HTTP mode shares 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
+import aiohttp
 from fastapi import Request
+from fastapi.responses import JSONResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.app import build_bolt_app
@@ -20,6 +24,7 @@ from bot.slack.home import HomePublisher
 from bot.slack.people import People, SlackHealth
 from bot.slack.render import SlackRenderer
 from bot.slack.services import SlackServices
+from bot.slack.verify import SlackRequestGate
 
 log = logging.getLogger("baton.slack")
 EVENTS_PATH = "/slack/events"
@@ -48,6 +53,7 @@ class SlackIntegration:
         self.services = SlackServices(actions=rt.actions, queries=rt.queries, conversation=rt.conversation,
                                       renderer=self.renderer, people=self.people, home=self.home, config=rt.config)
         self.bolt = build_bolt_app(self.client, secret, self.services)
+        self.gate = SlackRequestGate(secret) if secret else None
         self._socket: Any = None
         self._session: Any = None
 
@@ -55,8 +61,16 @@ class SlackIntegration:
         from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 
         handler = AsyncSlackRequestHandler(self.bolt)
+        gate = self.gate
 
         async def slack_events(request: Request) -> Any:
+            # Verified here, before Bolt parses or dispatches anything (Bolt verifies again).
+            if gate is None:  # Socket Mode only: nothing arrives over HTTP
+                return JSONResponse({"error": "not_found", "message": "Slack runs in Socket Mode here"},
+                                    status_code=404)
+            rejection = gate.check(await request.body(), request.headers)
+            if rejection is not None:
+                return JSONResponse(rejection.body(), status_code=rejection.status)
             return await handler.handle(request)
 
         app.add_api_route(EVENTS_PATH, slack_events, methods=["POST"], include_in_schema=False)
@@ -85,6 +99,19 @@ class SlackIntegration:
 
     def readiness(self) -> tuple[bool, str]:
         return self.health.ok, self.health.detail
+
+    async def probe(self, seconds: float) -> tuple[bool, str]:
+        """Ask Slack whether it knows our token (``auth.test``): (answered, what it said). Never shows the token."""
+        try:
+            r = await asyncio.wait_for(self.client.auth_test(), seconds)
+        except SlackApiError as exc:
+            return False, str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+        except TimeoutError:
+            return False, f"no answer from {self.client.base_url} within {seconds:g} s"
+        except (aiohttp.ClientError, OSError) as exc:
+            return False, f"{type(exc).__name__} reaching {self.client.base_url}"
+        mode = "Socket Mode" if self.app_token else f"HTTP at {EVENTS_PATH}"
+        return True, f"workspace {r.get('team')}, bot @{r.get('user')}, {mode}"
 
 
 def slack_integration(settings: Any, rt: Any) -> SlackIntegration | None:

@@ -118,6 +118,11 @@ class SlackRenderer:
         return (mrkdwn_cut(fallback + text, 300),
                 self._blocks("thread_note", kind=kind, text=text, who=who, reason=reason))
 
+    def customer_messages(self, texts: Sequence[str]) -> tuple[str, list[Any]]:
+        """Several customer messages in one thread post, oldest first (a flood coalesced)."""
+        return (mrkdwn_cut(f"Customer ({len(texts)} messages): " + " / ".join(texts), 300),
+                self._blocks("customer_messages", texts=list(texts)))
+
     def burst(self, channel_queue: str, label: str, handoffs: Sequence[Handoff], total: int, window: float,
               first_at: datetime) -> tuple[str, list[Any]]:
         """The grouped card of a burst: how many arrived, the most urgent still waiting, "claim next"."""

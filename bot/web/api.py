@@ -251,8 +251,10 @@ def create_api(ctx: WebContext) -> FastAPI:
 
     @app.get("/readyz", tags=["health"])
     async def readyz() -> JSONResponse:
+        # 503 only when this process cannot serve; "degraded" (a failing integration or destination) is 200.
         ok, details = await ctx.readiness()
-        return JSONResponse({"status": "ready" if ok else "not ready", **details}, status_code=200 if ok else 503)
+        status = details.pop("status", None) or ("ready" if ok else "not ready")
+        return JSONResponse({"status": status, **details}, status_code=200 if ok else 503)
 
     app.add_middleware(BodyLimit, max_bytes=ctx.max_body_bytes)  # type: ignore[arg-type]
     return app

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from handoff.outbox import OutboxItem, OutboxMessage, OutboxStatus
+from handoff.outbox import Backlog, OutboxItem, OutboxMessage, OutboxStatus
 from handoff.store import tables as t
 
 _o = t.outbox.c
@@ -147,3 +147,25 @@ class SqlOutbox:
     async def counts(self) -> Mapping[str, int]:
         rows = (await self.conn.execute(select(_o.status, func.count()).group_by(_o.status))).all()
         return {s: int(n) for s, n in rows}
+
+    async def backlog(self, *, dead_since: datetime) -> Mapping[str, Backlog]:
+        # Only live and dead rows (the status index), never the delivered history.
+        watched = [*_LIVE_LITERALS, literal_column("'dead'")]
+        live = _o.status.in_(_LIVE_LITERALS)
+        rows = (await self.conn.execute(
+            select(_o.destination,
+                   func.count().filter(live).label("pending"),
+                   func.count().filter(live & _o.last_error.is_not(None)).label("failing"),
+                   func.count().filter(~live).label("dead"),
+                   func.count().filter(~live & (_o.next_attempt_at >= dead_since)).label("dead_recent"),
+                   func.min(case((live, _o.created_at))).label("oldest"),
+                   func.max(case((_o.last_error.is_not(None), _o.id))).label("error_id"))
+            .where(_o.status.in_(watched)).group_by(_o.destination))).mappings().all()
+        error_ids = [r["error_id"] for r in rows if r["error_id"] is not None]
+        errors = dict((await self.conn.execute(
+            select(_o.id, _o.last_error).where(_o.id.in_(error_ids)))).all()) if error_ids else {}
+        return {r["destination"]: Backlog(destination=r["destination"], pending=int(r["pending"]),
+                                          failing=int(r["failing"]), dead=int(r["dead"]),
+                                          dead_recent=int(r["dead_recent"]), oldest_pending_at=r["oldest"],
+                                          last_error=errors.get(r["error_id"]))
+                for r in rows}

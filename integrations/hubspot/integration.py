@@ -43,5 +43,10 @@ def hubspot_integration(settings: Any, rt: Any) -> CrmIntegration | None:
     def health() -> tuple[bool, str]:
         return True, f"degraded: {gateway.last_error}" if gateway.last_error else "ok"
 
+    def check(timeout: float) -> str:
+        pipelines = gateway.call(lambda c: c.crm.pipelines.pipelines_api.get_all(
+            "tickets", _request_timeout=timeout)).results
+        return f"{len(pipelines)} ticket pipeline(s), using {settings.hubspot_pipeline!r}"
+
     return CrmIntegration(name="hubspot", destinations=[enrich, sync], health=health, poller=poller,
-                          extras={"gateway": gateway, "sink": sink})
+                          extras={"gateway": gateway, "sink": sink}, check=check)

@@ -63,5 +63,11 @@ def salesforce_integration(settings: Any, rt: Any) -> CrmIntegration | None:
         usage = f", API usage {gateway.last_usage[0]}/{gateway.last_usage[1]}" if gateway.last_usage else ""
         return True, (f"degraded: {gateway.last_error}" if gateway.last_error else "ok") + usage
 
+    def check(timeout: float) -> str:
+        limits = gateway.call(lambda sf: sf.limits(timeout=timeout))
+        daily = limits.get("DailyApiRequests") or {}
+        left = f", {daily.get('Remaining')}/{daily.get('Max')} daily API requests left" if daily else ""
+        return f"API v{gateway.version}{left}"
+
     return CrmIntegration(name="salesforce", destinations=[enrich, sync], health=health, poller=poller,
-                          extras={"gateway": gateway, "sink": sink})
+                          extras={"gateway": gateway, "sink": sink}, check=check)

@@ -80,6 +80,7 @@ def test_card_and_thread_messages_stay_valid_and_escaped(text: str, status: Stat
     for _, blocks in (R.card(card, AGENTS, "C0TECH00001"), R.transcript(card),
                       *(R.thread_note(k, text, "<@U0EMMA00001>", text) for k in
                         ("customer_message", "agent_message", "kept_internal", "note_added")),
+                      R.customer_messages([text] * 20),  # a coalesced flood at its largest
                       R.moved(card.handoff, None, "C0BILL00001"),
                       R.burst("technical", text[:100], [card.handoff] * 50, 200, 60, NOW)):
         assert validate_blocks(blocks) == []
