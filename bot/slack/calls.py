@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.pacing import Pacer, Pacers
 from bot.slack.people import SlackHealth
+from handoff.chat.surface import ChannelUnavailable, MessageGone
 from handoff.outbox import PermanentFailure, RetryLater
 
 log = logging.getLogger("baton.slack")
@@ -30,18 +31,6 @@ CHANNEL_ERRORS = frozenset({"channel_not_found", "is_archived", "not_in_channel"
 MESSAGE_ERRORS = frozenset({"message_not_found", "invalid_thread_ts", "thread_not_found", "cant_update_message"})
 TOKEN_PAUSE_SECONDS = 60.0  # how long deliveries park after Slack rejected the token
 MAX_PACED_WAIT = 20.0  # longer than this and the item goes back to the outbox instead of holding a lane
-
-
-class ChannelUnavailable(Exception):
-    def __init__(self, channel: str, error: str) -> None:
-        super().__init__(f"{channel}: {error}")
-        self.channel, self.error = channel, error
-
-
-class MessageGone(Exception):
-    def __init__(self, error: str) -> None:
-        super().__init__(error)
-        self.error = error
 
 
 class SlackCalls:

@@ -12,9 +12,9 @@ import logging
 from datetime import datetime, time
 
 from bot.slack.calls import SlackCalls
-from bot.slack.delivery import digest
 from bot.slack.people import People
 from bot.slack.render import SlackRenderer
+from handoff.chat.surface import digest
 from handoff.services.queries import Queries
 
 log = logging.getLogger("baton.slack")

@@ -19,12 +19,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.app import build_bolt_app
 from bot.slack.calls import SlackCalls
-from bot.slack.delivery import SlackCardDestination
 from bot.slack.home import HomePublisher
 from bot.slack.people import People, SlackHealth
 from bot.slack.render import SlackRenderer
 from bot.slack.services import SlackServices
+from bot.slack.surface import SlackSurface
 from bot.slack.verify import SlackRequestGate
+from handoff.chat.delivery import CardDelivery
 
 log = logging.getLogger("baton.slack")
 EVENTS_PATH = "/slack/events"
@@ -46,9 +47,8 @@ class SlackIntegration:
         self.renderer = SlackRenderer(crm_urls=crm_urls)
         self.people = People(rt.queries)
         self.home = HomePublisher(rt.queries, self.calls, self.renderer, self.people, rt.deps)
-        self.destination = SlackCardDestination(rt.deps, rt.queries, self.calls, self.renderer, self.people,
-                                                default_channel=settings.slack_default_channel,
-                                                on_change=self.home.changed)
+        self.surface = SlackSurface(self.calls, self.renderer, default_channel=settings.slack_default_channel)
+        self.destination = CardDelivery(rt.deps, rt.queries, self.surface, on_change=self.home.changed)
         self.destinations = [self.destination]
         self.services = SlackServices(actions=rt.actions, queries=rt.queries, conversation=rt.conversation,
                                       renderer=self.renderer, people=self.people, home=self.home, config=rt.config)
