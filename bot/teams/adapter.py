@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,14 +110,16 @@ class TeamsBot:
         config: ``TeamsConfig`` (authentication on unless emulator mode).
         handlers: where messages, card actions and conversation references go.
         http: client for fetching the Bot Framework signing keys (created and closed here when not given).
+        clock: seconds, for the signing-key cache (tests pass a manual clock).
     """
 
-    def __init__(self, config: TeamsConfig, handlers: TeamsHandlers, *, http: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, config: TeamsConfig, handlers: TeamsHandlers, *, http: httpx.AsyncClient | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.config, self.handlers = config, handlers
         self._own_http = http is None
         self._http = http or httpx.AsyncClient(timeout=10.0)
         self.validator = None if config.emulator else ChannelTokenValidator(
-            str(config.app_id), metadata_url=config.openid_metadata_url, http=self._http)  # fmt: skip
+            str(config.app_id), metadata_url=config.openid_metadata_url, http=self._http, clock=clock)  # fmt: skip
         connection = AgentAuthConfiguration(client_id=config.app_id, client_secret=config.app_password,
                                             tenant_id=config.tenant_id, authority=config.authority)  # fmt: skip
         self.connections = ConnectionManager(
@@ -192,7 +195,9 @@ class TeamsBot:
         await self._continue(conversation, deliver)
 
     async def _continue(self, conversation: Conversation, deliver: Callable[[TurnContext], Awaitable[None]]) -> None:
-        reference = conversation.conversation_reference.model_copy(update={"activity_id": None})
+        # The SDK's continuation activity carries a random id, and TurnContext.send_activity turns the turn's activity
+        # id into replyToId: without clearing it a "new" message is POSTed as a reply to a non-existent activity.
+        continuation = conversation.conversation_reference.get_continuation_activity().model_copy(update={"id": None})
         errors: list[BaseException] = []
 
         async def callback(context: TurnContext) -> None:
@@ -202,7 +207,7 @@ class TeamsBot:
                 errors.append(exc)
 
         await self.adapter.continue_conversation_with_claims(
-            Conversation.identity_from_claims(conversation.claims), reference.get_continuation_activity(), callback)
+            Conversation.identity_from_claims(conversation.claims), continuation, callback)
         if errors:
             raise errors[0]
 

@@ -274,7 +274,9 @@ class FakeBotConnector:
     def _check(self, definition: str, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise ConnectorError(400, "BadSyntax", "the body must be a JSON object")
-        errors = sorted(_validator(definition).iter_errors(data), key=lambda e: list(e.absolute_path))
+        # Swagger 2.0 cannot say "nullable"; the real service (a .NET deserializer) reads ``null`` as absent, and the
+        # SDK sends ``"id": null`` on new activities. So nulls are dropped before the schema check, as there.
+        errors = sorted(_validator(definition).iter_errors(_without_nulls(data)), key=lambda e: list(e.absolute_path))
         if errors:
             message = "; ".join(f"{'/'.join(map(str, e.absolute_path)) or '<body>'}: {e.message}" for e in errors)
             self.schema_errors.append(message)
@@ -343,6 +345,14 @@ class FakeBotConnector:
         conv = self._usable(cid, "delete")
         self._find(conv, aid).deleted = True
         return 200, {}, {}
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 def _base_id(cid: str) -> str:
