@@ -94,6 +94,11 @@ class _State:
     jwks_fetches: int = 0
 
 
+class _TLSServer(SlackHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that does not trust the certificate aborts the handshake: expected in tests, not an error."""
+
+
 class FakeBotFrameworkAuth:
     """Local OpenID/JWKS for channel tokens (HTTP) and an Entra-like token endpoint (HTTPS). Thread-safe."""
 
@@ -115,7 +120,7 @@ class FakeBotFrameworkAuth:
     def start(self) -> FakeBotFrameworkAuth:
         if self._http is None:
             self._http = SlackHTTPServer(self._dispatch_openid, ("127.0.0.1", 0))
-            self._https = SlackHTTPServer(self._dispatch_entra, ("127.0.0.1", 0))
+            self._https = _TLSServer(self._dispatch_entra, ("127.0.0.1", 0))
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             ctx.load_cert_chain(self._cert_file, self._key_file)
             self._https.socket = ctx.wrap_socket(self._https.socket, server_side=True, do_handshake_on_connect=False)

@@ -1,4 +1,4 @@
-"""``POST /api/messages`` through the real Agents SDK: Bot Framework JWT validation, replies, card actions, references."""
+"""``POST /api/messages`` through the real Agents SDK: Bot Framework JWT checks, replies, card actions, references."""
 
 from __future__ import annotations
 

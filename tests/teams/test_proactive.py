@@ -41,7 +41,8 @@ async def test_send_then_update_reach_the_connector_in_wire_format(
     sent = await bot.send(conversation, card("New handoff: Sarah Chen"))
     [posted] = connector.activities(CHANNEL)
     assert sent.id == posted.id and posted.reply_to_id is None
-    assert [c.path for c in connector.calls if c.operation == "send"] == [f"/amer/v3/conversations/{CHANNEL}/activities"]
+    sends = [c.path for c in connector.calls if c.operation == "send"]
+    assert sends == [f"/amer/v3/conversations/{CHANNEL}/activities"]
     [attachment] = posted.attachments
     assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
     assert attachment["content"]["body"][0]["text"] == "New handoff: Sarah Chen"
@@ -50,8 +51,8 @@ async def test_send_then_update_reach_the_connector_in_wire_format(
     await bot.update(conversation, sent.id, card("Claimed by Emma"))
     assert connector.activity(sent.id).current["attachments"][0]["content"]["body"][0]["text"] == "Claimed by Emma"
     [update] = [c for c in connector.calls if c.operation == "update"]
-    assert (update.verb, update.path, update.status) == ("PUT", f"/amer/v3/conversations/{CHANNEL}/activities/{sent.id}",
-                                                         200)
+    path = f"/amer/v3/conversations/{CHANNEL}/activities/{sent.id}"
+    assert (update.verb, update.path, update.status) == ("PUT", path, 200)
 
 
 async def test_reply_in_a_channel_thread(client: httpx.AsyncClient, bot: TeamsBot, bf_auth: FakeBotFrameworkAuth,
