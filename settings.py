@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,6 +32,17 @@ class Settings(BaseSettings):
 
     teams_app_id: str | None = Field(None, alias="TEAMS_APP_ID")
     teams_app_password: SecretStr | None = Field(None, alias="TEAMS_APP_PASSWORD")
+    teams_tenant_id: str | None = Field(None, alias="TEAMS_TENANT_ID",
+                                        description="single-tenant bot: the Entra tenant that issues its tokens")
+    teams_emulator: bool = Field(False, alias="TEAMS_EMULATOR",
+                                 description="local use without Bot Framework auth; refused with TEAMS_APP_ID")
+    teams_openid_metadata_url: str = Field(
+        "https://login.botframework.com/v1/.well-known/openidconfiguration", alias="TEAMS_OPENID_METADATA_URL",
+        description="where inbound channel-token signing keys are published (tests point it at a local fake)")
+    teams_authority: str | None = Field(
+        None, alias="TEAMS_AUTHORITY",
+        description="Entra authority for the bot's outbound token; default https://login.microsoftonline.com/"
+                    "<TEAMS_TENANT_ID or botframework.com>")
 
     salesforce_instance_url: str | None = Field(None, alias="SALESFORCE_INSTANCE_URL")
     salesforce_access_token: SecretStr | None = Field(None, alias="SALESFORCE_ACCESS_TOKEN")
@@ -77,6 +88,15 @@ class Settings(BaseSettings):
                 raise ValueError("must be a JSON object, e.g. {\"claimed\": \"Working\"}") from None
         return v
 
+    @model_validator(mode="after")
+    def _teams_auth(self) -> Settings:
+        if self.teams_emulator and self.teams_app_id:
+            raise ValueError("TEAMS_EMULATOR=true turns Bot Framework authentication off; it is refused when "
+                             "TEAMS_APP_ID is set (unset one of them)")
+        if self.teams_app_id and not self.teams_app_password:
+            raise ValueError("TEAMS_APP_ID is set but TEAMS_APP_PASSWORD is not: the bot cannot get a token to reply")
+        return self
+
     @field_validator("log_level")
     @classmethod
     def _level(cls, v: str) -> str:
@@ -121,5 +141,5 @@ def load_settings() -> Settings:
         lines = ["invalid environment:"]
         for err in exc.errors():
             name = ".".join(str(p) for p in err["loc"])
-            lines.append(f"  {name}: {err['msg']}")
+            lines.append(f"  {name}: {err['msg']}" if name else f"  {err['msg']}")
         raise SettingsError("\n".join(lines)) from None
