@@ -80,6 +80,7 @@ class Runtime:
     conversation: Any
     routing: Any
     dispatcher: Any = None
+    callbacks: Any = None  # handoff.callbacks.CallbackPolicy: where customer webhooks may go
     destinations: list[Any] = field(default_factory=list)
     integrations: list[Any] = field(default_factory=list)
 
@@ -132,6 +133,7 @@ def _check_rule_queues(rules: Any, config: Any) -> None:
 def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bool | None = None,
           integrations: Sequence[IntegrationFactory] | None = None) -> Runtime:
     """Wire one process: database, rules, use cases, integrations and their destinations, dispatcher."""
+    from handoff.callbacks import CallbackPolicy
     from handoff.config import ConfigError, load_config
     from handoff.decide import RuleEngine, Rules
     from handoff.outbox import OutboxRouting
@@ -146,6 +148,7 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
     from integrations.log_destination import LogDestination
 
     config = load_config(settings.config_path)
+    callbacks = CallbackPolicy.parse(getattr(settings, "callback_allow", ""))
     rules = Rules.load(config.rules or ROOT / "config" / "rules.yaml")
     _check_rule_queues(rules, config)
     rule_engine = RuleEngine(rules)
@@ -164,8 +167,9 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
 
     deps = Deps(uow=uow, config=config)
     rt = Runtime(settings=settings, config=config, engine=engine, deps=deps, engine_rules=rule_engine,
-                 intake=Intake(deps, rule_engine), actions=AgentActions(deps), queries=Queries(deps),
-                 conversation=Conversation(deps), routing=routing, destinations=destinations)
+                 intake=Intake(deps, rule_engine, callbacks), actions=AgentActions(deps), queries=Queries(deps),
+                 conversation=Conversation(deps), routing=routing, destinations=destinations,
+                 callbacks=callbacks)
     if config.outbox.log_destination if with_log is None else with_log:
         destinations.append(LogDestination())
     destinations.extend(extra_destinations)

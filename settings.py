@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     demo: bool = Field(False, alias="BATON_DEMO", description="serve the demo page's same-origin intake endpoint")
     webhook_secret: SecretStr | None = Field(None, alias="BATON_WEBHOOK_SECRET",
                                              description="HMAC key for signed customer webhooks (callback_url)")
+    callback_allow: str = Field("", alias="BATON_CALLBACK_ALLOW",
+                                description="comma-separated host names / CIDRs a callback_url may reach although "
+                                            "they are not public (loopback, private, link-local...)")
 
     slack_bot_token: SecretStr | None = Field(None, alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")
