@@ -7,6 +7,8 @@
     python app.py outbox list|dead|retry ID
     python app.py rules test FILE.jsonl
     python app.py agents list | python app.py agents set ID --status away
+    python app.py keys create --scope intake [--name widget] | keys list | keys revoke ID
+    python app.py purge --older-than 90d
 
 Nothing is built at import time: :func:`build` wires a :class:`Runtime` from settings; tests call it too.
 """
@@ -198,11 +200,13 @@ async def sync_agents(rt: Runtime) -> None:
 def create_app(rt: Runtime, *, run_dispatcher: bool = True) -> Any:
     """The ASGI app: the ``/v1`` API plus, in its lifespan, the dispatcher loop."""
     from bot.web.api import WebContext, create_api
+    from bot.web.auth import KeyAuth
+    from handoff.services.keys import ApiKeys
     from handoff.services.waits import WaitTimes
     from templates import Renderer
 
     ctx = WebContext(intake=rt.intake, actions=rt.actions, queries=rt.queries, conversation=rt.conversation,
-                     api_keys=rt.settings.api_keys,
+                     auth=KeyAuth(ApiKeys(rt.deps, rt.settings.api_keys)),
                      renderer=Renderer(), readiness=rt.readiness, max_body_bytes=rt.config.limits.max_body_bytes,
                      queue_labels={k: (q.display_name or k) for k, q in rt.config.queues.items()},
                      reload_rules=rt.reload_rules, estimate_wait=WaitTimes(rt.deps).intake_hook)
@@ -437,7 +441,16 @@ def cmd_agents(args: argparse.Namespace) -> int:
     return _with_runtime(go)
 
 
+def cmd_admin(args: argparse.Namespace) -> int:
+    """``keys`` and ``purge`` (bot/admin_cli.py)."""
+    from bot import admin_cli
+
+    return _with_runtime(lambda rt: (admin_cli.keys if args.command == "keys" else admin_cli.purge)(args, rt))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from bot import admin_cli
+
     p = argparse.ArgumentParser(prog="app.py", description="Baton: escalation hub for AI customer support")
     sub = p.add_subparsers(dest="command")
     s = sub.add_parser("serve", help="run the HTTP service and the dispatcher (default)")
@@ -465,6 +478,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     a.add_argument("--capacity", type=int)
     a.add_argument("--skills", help="comma-separated")
     a.add_argument("--name")
+    admin_cli.add_parsers(sub)
     args = p.parse_args(argv)
     command = args.command or "serve"
     if command == "serve" and not hasattr(args, "no_dispatcher"):
@@ -475,8 +489,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.error("rules test needs a FILE.jsonl")
     if command == "agents" and args.action == "set" and not args.id:
         p.error("agents set needs an agent ID")
+    admin_cli.check_args(p, args)
     handlers = {"serve": cmd_serve, "migrate": cmd_migrate, "worker": cmd_worker, "demo": cmd_demo,
-                "outbox": cmd_outbox, "rules": cmd_rules, "agents": cmd_agents}
+                "outbox": cmd_outbox, "rules": cmd_rules, "agents": cmd_agents, "keys": cmd_admin, "purge": cmd_admin}
     return handlers[command](args)
 
 

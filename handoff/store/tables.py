@@ -147,6 +147,7 @@ class HandoffRow(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(Integer, default=1)
+    purged_at: Mapped[datetime | None] = mapped_column(doc="personal data removed by `app.py purge` at this time")
 
 
 class MessageRow(Base):
@@ -252,6 +253,21 @@ class CsatRow(Base):
     at: Mapped[datetime]
 
 
+class ApiKeyRow(Base):
+    """An API key for ``/v1``: only its SHA-256 is stored; the prefix lets an admin recognise it."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    scope: Mapped[str] = mapped_column(String(16))
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
 customers = cast(Table, CustomerRow.__table__)
 queues = cast(Table, QueueRow.__table__)
 agents = cast(Table, AgentRow.__table__)
@@ -262,3 +278,4 @@ outbox = cast(Table, OutboxRow.__table__)
 external_refs = cast(Table, ExternalRefRow.__table__)
 customer_updates = cast(Table, CustomerUpdateRow.__table__)
 csat_responses = cast(Table, CsatRow.__table__)
+api_keys = cast(Table, ApiKeyRow.__table__)

@@ -15,8 +15,10 @@ from handoff.models import Event
 from handoff.outbox import OutboxRouting
 from handoff.ports import Notifier
 from handoff.store.customer_side import SqlCustomerSide
+from handoff.store.keys import SqlApiKeys
 from handoff.store.outbox import SqlOutbox
 from handoff.store.repositories import SqlAgents, SqlCustomers, SqlEvents, SqlExternalRefs, SqlHandoffs
+from handoff.store.retention import SqlRetention
 
 _WRITE_LOCKS: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
 
@@ -45,6 +47,8 @@ class SqlUnitOfWork:
     outbox: SqlOutbox
     refs: SqlExternalRefs
     customer_side: SqlCustomerSide
+    api_keys: SqlApiKeys
+    retention: SqlRetention
 
     def __init__(self, engine: AsyncEngine, routing: OutboxRouting, notifier: Notifier | None = None,
                  *, read_only: bool = False) -> None:
@@ -81,6 +85,8 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(conn)
         self.refs = SqlExternalRefs(conn)
         self.customer_side = SqlCustomerSide(conn)
+        self.api_keys = SqlApiKeys(conn)
+        self.retention = SqlRetention(conn)
         self._pending = []
         return self
 
