@@ -9,7 +9,7 @@ from sqlalchemy.engine import make_url
 
 PG_ADMIN_URL = os.environ.get("BATON_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
-TABLES = ("outbox", "events", "messages", "external_refs", "handoffs", "customers", "agents", "queues")
+TABLES = ("outbox", "events", "messages", "external_refs", "handoffs", "customers", "agents", "queues", "api_keys")
 
 
 async def _admin(sql: str) -> None:
