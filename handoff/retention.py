@@ -16,10 +16,11 @@ KEPT_AI = ("intent", "confidence", "kb_hits")
 
 
 def scrub_reasons(reasons: Any) -> list[dict[str, Any]]:
-    """Decision reasons without their details (which quote the customer): code and weight only."""
+    """Decision reasons without their details (which quote the customer): code and weight, an empty detail."""
     if not isinstance(reasons, list):
         return []
-    return [{"code": r.get("code"), "weight": r.get("weight")} for r in reasons if isinstance(r, Mapping)]
+    return [{"code": r.get("code"), "detail": "", "weight": r.get("weight", 1.0)} for r in reasons
+            if isinstance(r, Mapping)]
 
 
 def scrub_event_data(data: Mapping[str, Any]) -> dict[str, Any]:
