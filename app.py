@@ -7,6 +7,8 @@
     python3 app.py outbox list|dead|retry ID
     python3 app.py rules test FILE.jsonl
     python3 app.py agents list | python3 app.py agents set ID --status away
+    python3 app.py keys create --scope intake [--name widget] | keys list | keys revoke ID
+    python3 app.py purge --older-than 90d
 
 Started by any Python 3.11+ outside ``.venv``, it re-executes itself inside ``.venv`` (creating it first).
 
@@ -82,6 +84,7 @@ class Runtime:
     conversation: Any
     routing: Any
     dispatcher: Any = None
+    callbacks: Any = None  # handoff.callbacks.CallbackPolicy: where customer webhooks may go
     destinations: list[Any] = field(default_factory=list)
     integrations: list[Any] = field(default_factory=list)
 
@@ -169,6 +172,7 @@ def _check_rule_queues(rules: Any, config: Any) -> None:
 def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bool | None = None,
           integrations: Sequence[IntegrationFactory] | None = None) -> Runtime:
     """Wire one process: database, rules, use cases, integrations and their destinations, dispatcher."""
+    from handoff.callbacks import CallbackPolicy
     from handoff.config import ConfigError, load_config
     from handoff.decide import RuleEngine, Rules
     from handoff.outbox import OutboxRouting
@@ -183,6 +187,7 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
     from integrations.log_destination import LogDestination
 
     config = load_config(settings.config_path)
+    callbacks = CallbackPolicy.parse(getattr(settings, "callback_allow", ""))
     rules = Rules.load(config.rules or ROOT / "config" / "rules.yaml")
     _check_rule_queues(rules, config)
     rule_engine = RuleEngine(rules)
@@ -201,8 +206,9 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
 
     deps = Deps(uow=uow, config=config)
     rt = Runtime(settings=settings, config=config, engine=engine, deps=deps, engine_rules=rule_engine,
-                 intake=Intake(deps, rule_engine), actions=AgentActions(deps), queries=Queries(deps),
-                 conversation=Conversation(deps), routing=routing, destinations=destinations)
+                 intake=Intake(deps, rule_engine, callbacks), actions=AgentActions(deps), queries=Queries(deps),
+                 conversation=Conversation(deps), routing=routing, destinations=destinations,
+                 callbacks=callbacks)
     if config.outbox.log_destination if with_log is None else with_log:
         destinations.append(LogDestination())
     destinations.extend(extra_destinations)
@@ -231,11 +237,13 @@ async def sync_agents(rt: Runtime) -> None:
 def create_app(rt: Runtime, *, run_dispatcher: bool = True) -> Any:
     """The ASGI app: the ``/v1`` API plus, in its lifespan, the dispatcher loop."""
     from bot.web.api import WebContext, create_api
+    from bot.web.auth import KeyAuth
+    from handoff.services.keys import ApiKeys
     from handoff.services.waits import WaitTimes
     from templates import Renderer
 
     ctx = WebContext(intake=rt.intake, actions=rt.actions, queries=rt.queries, conversation=rt.conversation,
-                     api_keys=rt.settings.api_keys,
+                     auth=KeyAuth(ApiKeys(rt.deps, rt.settings.api_keys)),
                      renderer=Renderer(), readiness=rt.readiness, max_body_bytes=rt.config.limits.max_body_bytes,
                      queue_labels={k: rt.config.label(k) for k in rt.config.queues},
                      reload_rules=rt.reload_rules, estimate_wait=WaitTimes(rt.deps).intake_hook)
@@ -502,8 +510,17 @@ def cmd_agents(args: argparse.Namespace) -> int:
     return _with_runtime(go)
 
 
+def cmd_admin(args: argparse.Namespace) -> int:
+    """``keys`` and ``purge`` (bot/admin_cli.py)."""
+    from bot import admin_cli
+
+    return _with_runtime(lambda rt: (admin_cli.keys if args.command == "keys" else admin_cli.purge)(args, rt))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line (README's "Command line" lines are checked against it by a test)."""
+    from bot import admin_cli
+
     p = argparse.ArgumentParser(prog="app.py", description="Baton: escalation hub for AI customer support")
     sub = p.add_subparsers(dest="command")
     s = sub.add_parser("serve", help="run the HTTP service and the dispatcher (default)")
@@ -531,6 +548,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--capacity", type=int)
     a.add_argument("--skills", help="comma-separated")
     a.add_argument("--name")
+    admin_cli.add_parsers(sub)
     return p
 
 
@@ -546,8 +564,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.error("rules test needs a FILE.jsonl")
     if command == "agents" and args.action == "set" and not args.id:
         p.error("agents set needs an agent ID")
+    from bot import admin_cli
+
+    admin_cli.check_args(p, args)
     handlers = {"serve": cmd_serve, "migrate": cmd_migrate, "worker": cmd_worker, "demo": cmd_demo,
-                "outbox": cmd_outbox, "rules": cmd_rules, "agents": cmd_agents}
+                "outbox": cmd_outbox, "rules": cmd_rules, "agents": cmd_agents, "keys": cmd_admin, "purge": cmd_admin}
     return handlers[command](args)
 
 

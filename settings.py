@@ -1,13 +1,55 @@
-"""Typed settings from the environment (see the configuration table in README). Fails fast and names the key."""
+"""Typed settings from the environment (see the configuration table in README). Fails fast and names the key.
+
+Secrets come from the environment or from files: every secret setting ``NAME`` may instead be given as
+``NAME_FILE`` = a path whose content is the value (Docker/Kubernetes secrets; a trailing newline is dropped).
+Setting both is an error, and so is a file that cannot be read or is empty.
+"""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Any
+
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
 class SettingsError(Exception):
     pass
+
+
+def secret_variables() -> list[str]:
+    """The environment variables that also accept ``<NAME>_FILE``: every secret setting, and DATABASE_URL."""
+    names = [f.alias for f in Settings.model_fields.values() if f.alias and "SecretStr" in str(f.annotation)]
+    return ["DATABASE_URL", *names]
+
+
+class _SecretFiles(PydanticBaseSettingsSource):
+    """``<NAME>_FILE`` for each secret variable: the file's content becomes the value of ``NAME``."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads every variable at once
+
+    def __call__(self) -> dict[str, Any]:
+        env = {k.upper(): v for k, v in os.environ.items()}
+        out: dict[str, Any] = {}
+        for name in secret_variables():
+            path = env.get(f"{name}_FILE")
+            if not path:
+                continue
+            if env.get(name):
+                raise SettingsError(f"invalid environment:\n  {name}: set {name} or {name}_FILE, not both")
+            try:
+                value = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+            except OSError as exc:
+                raise SettingsError(f"invalid environment:\n  {name}_FILE: cannot read {path} "
+                                    f"({exc.strerror or type(exc).__name__})") from None
+            if not value.strip():
+                raise SettingsError(f"invalid environment:\n  {name}_FILE: {path} is empty")
+            out[name] = value
+        return out
 
 
 class Settings(BaseSettings):
@@ -23,6 +65,9 @@ class Settings(BaseSettings):
     demo: bool = Field(False, alias="BATON_DEMO", description="serve the demo page's same-origin intake endpoint")
     webhook_secret: SecretStr | None = Field(None, alias="BATON_WEBHOOK_SECRET",
                                              description="HMAC key for signed customer webhooks (callback_url)")
+    callback_allow: str = Field("", alias="BATON_CALLBACK_ALLOW",
+                                description="comma-separated host names / CIDRs a callback_url may reach although "
+                                            "they are not public (loopback, private, link-local...)")
 
     slack_bot_token: SecretStr | None = Field(None, alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")
@@ -74,6 +119,14 @@ class Settings(BaseSettings):
                                     description="poll CRMs for closed cases every N seconds; 0 = off")
     crm_owner_agents: dict[str, str] = Field(default_factory=dict, alias="CRM_OWNER_AGENTS",
                                              description="CRM owner email → Baton agent id (account managers)")
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, _SecretFiles(settings_cls), env_settings, dotenv_settings, file_secret_settings
 
     @field_validator("salesforce_status_map", "salesforce_priority_map", "hubspot_stage_map", "hubspot_priority_map",
                      "crm_owner_agents", mode="before")

@@ -11,8 +11,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from handoff.callbacks import valid_callback_url
 from handoff.errors import PayloadTooLarge
 
 _EMAIL = re.compile(r"^[^@\s<>\"]{1,64}@[^@\s<>\"']{1,255}\.[^@\s<>\"'.]{1,63}$")
@@ -120,7 +121,9 @@ class HandoffIn(ConversationIn):
     """The body of ``POST /v1/handoffs``."""
 
     trigger: TriggerIn | None = None
-    callback_url: Annotated[str, Field(max_length=2000, pattern=r"^https?://[^\s]+$")] | None = None
+    callback_url: Annotated[str, Field(max_length=2000, description="where signed customer webhooks go: a public "
+                                       "http(s) URL (see docs/security.md)"),
+                            AfterValidator(valid_callback_url)] | None = None
 
 
 def check_limits(body: ConversationIn, *, max_messages: int, max_message_chars: int) -> None:

@@ -40,6 +40,12 @@ class InvalidCommand(DomainError):
     code = "invalid_command"
 
 
+class CallbackNotAllowed(InvalidCommand):
+    """A ``callback_url`` aimed at a loopback, private, link-local or otherwise non-public target (HTTP 422)."""
+
+    code = "callback_url_not_allowed"
+
+
 class PayloadTooLarge(DomainError):
     code = "payload_too_large"
 
@@ -52,6 +58,12 @@ class ConcurrentUpdate(DomainError):
 
 class Unauthorized(DomainError):
     code = "unauthorized"
+
+
+class Forbidden(DomainError):
+    """A valid credential used outside its scope (an ``intake`` key on an agent action) (HTTP 403)."""
+
+    code = "forbidden"
 
 
 class StoreUnavailable(DomainError):

@@ -12,6 +12,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from handoff.auth import ApiKey
 from handoff.chat.state import ChatStateRepository
 from handoff.contract import CustomerIn, HandoffIn
 from handoff.models import Agent, Customer, Event, Handoff, Status
@@ -276,6 +277,36 @@ class OutboxRepository(Protocol):
         ...
 
 
+class ApiKeyRepository(Protocol):
+    """Stored API keys (hashes only)."""
+
+    async def add(self, key: ApiKey) -> None: ...
+
+    async def by_hash(self, key_hash: str) -> ApiKey | None: ...
+
+    async def list(self) -> Sequence[ApiKey]: ...
+
+    async def revoke(self, key_id: str, now: datetime) -> bool:
+        """Mark the key revoked; False when there is no such key or it was revoked already."""
+        ...
+
+    async def touch(self, key_id: str, now: datetime) -> None:
+        """Record that the key was used at ``now``."""
+        ...
+
+
+class RetentionRepository(Protocol):
+    """The purge's queries (see :mod:`handoff.services.retention`)."""
+
+    async def purgeable(self, cutoff: datetime, limit: int) -> Sequence[str]:
+        """Unpurged handoffs that ended before ``cutoff``, locked until commit."""
+        ...
+
+    async def purge(self, ids: Sequence[str], now: datetime) -> Mapping[str, int]:
+        """Remove and scrub personal data of these handoffs; counts per kind of row."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction. Rolls back unless :meth:`commit` is called.
 
@@ -291,6 +322,8 @@ class UnitOfWork(Protocol):
     refs: ExternalRefRepository
     customer_side: CustomerSideRepository
     chat: ChatStateRepository
+    api_keys: ApiKeyRepository
+    retention: RetentionRepository
 
     async def __aenter__(self) -> Self: ...
 

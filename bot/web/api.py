@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from bot.web import errors
+from bot.web.auth import KeyAuth
 from bot.web.limits import BodyLimit
 from bot.web.schemas import (
     AgentBody,
@@ -31,8 +31,8 @@ from bot.web.schemas import (
     ResolveBody,
     TransferBody,
 )
+from handoff.auth import Scope
 from handoff.contract import ConversationIn, HandoffIn
-from handoff.errors import Unauthorized
 from handoff.lifecycle import EscalationForm
 from handoff.models import Actor, Agent, Decision, Event, Handoff, Status, Surface
 from handoff.services.agent_actions import AgentActions
@@ -57,7 +57,7 @@ class WebContext:
     actions: AgentActions
     queries: Queries
     conversation: Conversation
-    api_keys: Sequence[str]
+    auth: KeyAuth
     renderer: Renderer
     readiness: Health
     max_body_bytes: int = 1024 * 1024
@@ -95,21 +95,12 @@ def create_api(ctx: WebContext) -> FastAPI:
     """The FastAPI app for the ``/v1`` API. Other edges (Slack, widget) mount onto it."""
     app = FastAPI(title="Baton", version="0.1.0", summary="Escalation hub for AI customer support")
     errors.install(app)
-    keys = [k.encode() for k in ctx.api_keys]
-
-    async def require_key(authorization: Annotated[str | None, Header()] = None) -> None:
-        # async on purpose: FastAPI runs plain-def dependencies in a thread pool, a thread hop per request.
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise Unauthorized("send 'Authorization: Bearer <API key>'")
-        supplied = token.strip().encode()
-        ok = False
-        for k in keys:  # compare with every key, so timing does not tell which prefix matched
-            ok |= hmac.compare_digest(supplied, k)
-        if not ok:
-            raise Unauthorized("unknown API key")
-
-    v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_key)])
+    app.state.check_key = ctx.auth.check_key  # for edges that must reject a bad key before reading a body
+    # One router per scope: intake keys (the widget's back end) create and evaluate; agent keys act and read;
+    # admin keys do both and change agents and rules.
+    intake = APIRouter(prefix="/v1", dependencies=[Depends(ctx.auth.require(Scope.INTAKE))])
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(ctx.auth.require(Scope.AGENT))])
+    admin = APIRouter(prefix="/v1", dependencies=[Depends(ctx.auth.require(Scope.ADMIN))])
 
     def customer_message(h: Handoff, position: int, wait: int | None, longer: bool, name: str | None) -> str:
         return ctx.renderer.customer_text(
@@ -117,7 +108,7 @@ def create_api(ctx: WebContext) -> FastAPI:
             team=ctx.queue_labels.get(h.queue, h.queue), position=position, wait_seconds=wait,
             longer_than_usual=longer)
 
-    @v1.post("/handoffs", status_code=201, response_model=IntakeOut, tags=["intake"])
+    @intake.post("/handoffs", status_code=201, response_model=IntakeOut, tags=["intake"])
     async def create_handoff(body: HandoffIn, request: Request, response: Response) -> IntakeOut:
         result = await ctx.intake.submit(body)
         h = result.handoff
@@ -132,7 +123,7 @@ def create_api(ctx: WebContext) -> FastAPI:
             created=result.created,
         )
 
-    @v1.post("/evaluate", response_model=EvaluateOut, tags=["intake"])
+    @intake.post("/evaluate", response_model=EvaluateOut, tags=["intake"])
     async def evaluate(body: ConversationIn) -> EvaluateOut:
         d: Decision = await ctx.intake.evaluate(body)
         msg = ctx.renderer.customer_text("escalated", body.customer.locale, name=None,
@@ -224,12 +215,12 @@ def create_api(ctx: WebContext) -> FastAPI:
     async def list_agents() -> list[AgentOut]:
         return [agent_out(a) for a in await ctx.queries.agents()]
 
-    @v1.put("/agents/{agent_id}", response_model=AgentOut, tags=["agents"])
+    @admin.put("/agents/{agent_id}", response_model=AgentOut, tags=["agents"])
     async def put_agent(agent_id: str, body: AgentIn) -> AgentOut:
         changes = body.model_dump(exclude_none=True)
         return agent_out(await ctx.actions.update_agent(agent_id, changes))
 
-    @v1.post("/admin/rules/reload", tags=["admin"])
+    @admin.post("/admin/rules/reload", tags=["admin"])
     async def reload_rules() -> JSONResponse:
         """Re-read the rules file; an invalid file is refused (422, each problem named) and the old rules stay."""
         from handoff.config import ConfigError
@@ -243,7 +234,8 @@ def create_api(ctx: WebContext) -> FastAPI:
             return JSONResponse(errors.error_body("invalid_rules", str(exc)), status_code=422)
         return JSONResponse({"status": "reloaded", "rules_version": version})
 
-    app.include_router(v1)
+    for router in (intake, v1, admin):
+        app.include_router(router)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

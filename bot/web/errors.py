@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from handoff.errors import (
     ConcurrentUpdate,
     DomainError,
+    Forbidden,
     IllegalTransition,
     InvalidCommand,
     NotFound,
@@ -28,6 +29,7 @@ _STATUS: list[tuple[type[DomainError], int]] = [
     (InvalidCommand, 422),
     (PayloadTooLarge, 413),
     (Unauthorized, 401),
+    (Forbidden, 403),
     (StoreUnavailable, 503),
 ]
 

@@ -84,9 +84,10 @@ class CustomerSide:
         expected = h.customer_token.encode() if h else _DUMMY_TOKEN
         if not hmac.compare_digest(token.encode(), expected) or h is None:
             raise Unauthorized("unknown handoff or token")
-        ended = h.resolved_at or h.closed_at
-        if h.status in (Status.RESOLVED, Status.CLOSED) and ended and self.deps.now() > ended + self.grace:
-            raise Unauthorized("this conversation has ended; its token expired")
+        if h.status in (Status.RESOLVED, Status.CLOSED):
+            ended = h.resolved_at or h.closed_at or h.updated_at  # fail closed if a timestamp is missing
+            if self.deps.now() >= ended + self.grace:
+                raise Unauthorized("this conversation has ended; its token expired")
         return h
 
     async def _context(self, uow: UnitOfWork, h: Handoff) -> MessageContext:

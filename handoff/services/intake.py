@@ -9,8 +9,10 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from handoff import lifecycle
+from handoff.callbacks import CallbackPolicy, CallbackRefused
 from handoff.contract import ConversationIn, HandoffIn, TriggerIn, check_limits
 from handoff.decide import AgentSnapshot, DecisionContext
+from handoff.errors import CallbackNotAllowed
 from handoff.ids import new_id, new_token
 from handoff.models import Actor, Agent, Decision, Event, EventKind, Handoff, Priority, Status, Surface, Tier
 from handoff.ports import AgentPerformance, UnitOfWork
@@ -69,16 +71,30 @@ class _AgentCache:
 
 
 class Intake:
-    """``POST /v1/handoffs`` and ``POST /v1/evaluate``."""
+    """``POST /v1/handoffs`` and ``POST /v1/evaluate``.
 
-    def __init__(self, deps: Deps, decider: Decider) -> None:
+    Args:
+        deps: the shared use-case dependencies.
+        decider: the escalation rules.
+        callbacks: which non-public ``callback_url`` targets are allowed (default: none).
+    """
+
+    def __init__(self, deps: Deps, decider: Decider, callbacks: CallbackPolicy | None = None) -> None:
         self.deps = deps
         self.decider = decider
+        self.callbacks = callbacks or CallbackPolicy()
         self.agents = _AgentCache()
 
     def check(self, body: ConversationIn) -> None:
+        """Size limits (413) and, for a handoff, the callback target (422), before anything is written."""
         limits = self.deps.config.limits
         check_limits(body, max_messages=limits.max_messages, max_message_chars=limits.max_message_chars)
+        url = getattr(body, "callback_url", None)
+        if url:
+            try:
+                self.callbacks.check_intake(url)
+            except CallbackRefused as exc:
+                raise CallbackNotAllowed(f"callback_url: {exc}", field="callback_url") from None
 
     async def _context(self, uow: UnitOfWork, body: ConversationIn, now: datetime,
                        customer_id: str | None) -> DecisionContext:

@@ -148,6 +148,7 @@ class HandoffRow(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(Integer, default=1)
+    purged_at: Mapped[datetime | None] = mapped_column(doc="personal data removed by `app.py purge` at this time")
 
 
 class MessageRow(Base):
@@ -280,6 +281,21 @@ class ChatReferenceRow(Base):
     updated_at: Mapped[datetime]
 
 
+class ApiKeyRow(Base):
+    """An API key for ``/v1``: only its SHA-256 is stored; the prefix lets an admin recognise it."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    scope: Mapped[str] = mapped_column(String(16))
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
 customers = cast(Table, CustomerRow.__table__)
 queues = cast(Table, QueueRow.__table__)
 agents = cast(Table, AgentRow.__table__)
@@ -292,3 +308,4 @@ customer_updates = cast(Table, CustomerUpdateRow.__table__)
 csat_responses = cast(Table, CsatRow.__table__)
 chat_channels = cast(Table, ChatChannelRow.__table__)
 chat_references = cast(Table, ChatReferenceRow.__table__)
+api_keys = cast(Table, ApiKeyRow.__table__)

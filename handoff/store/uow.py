@@ -16,8 +16,10 @@ from handoff.outbox import OutboxRouting
 from handoff.ports import Notifier
 from handoff.store.chat import SqlChatState
 from handoff.store.customer_side import SqlCustomerSide
+from handoff.store.keys import SqlApiKeys
 from handoff.store.outbox import SqlOutbox
 from handoff.store.repositories import SqlAgents, SqlCustomers, SqlEvents, SqlExternalRefs, SqlHandoffs
+from handoff.store.retention import SqlRetention
 
 _WRITE_LOCKS: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
 
@@ -47,6 +49,8 @@ class SqlUnitOfWork:
     refs: SqlExternalRefs
     customer_side: SqlCustomerSide
     chat: SqlChatState
+    api_keys: SqlApiKeys
+    retention: SqlRetention
 
     def __init__(self, engine: AsyncEngine, routing: OutboxRouting, notifier: Notifier | None = None,
                  *, read_only: bool = False) -> None:
@@ -84,6 +88,8 @@ class SqlUnitOfWork:
         self.refs = SqlExternalRefs(conn)
         self.customer_side = SqlCustomerSide(conn)
         self.chat = SqlChatState(conn)
+        self.api_keys = SqlApiKeys(conn)
+        self.retention = SqlRetention(conn)
         self._pending = []
         return self
 

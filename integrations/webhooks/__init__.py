@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from integrations.webhooks.destination import WebhookDestination
+from integrations.webhooks.destination import DELIVERY_HEADER, WebhookDestination, delivery_id
 from integrations.webhooks.signing import HEADER, sign, verify
 
 
@@ -43,8 +43,10 @@ def webhook_integration(settings: Any, rt: Any) -> WebhookIntegration | None:
         return None
     labels = {k: (q.display_name or k) for k, q in rt.config.queues.items()}
     side = CustomerSide(rt.deps, WaitTimes(rt.deps), rt.conversation)
-    dest = WebhookDestination(side, Renderer(), labels, secret.get_secret_value().encode(), clock=rt.deps.now)
+    dest = WebhookDestination(side, Renderer(), labels, secret.get_secret_value().encode(), clock=rt.deps.now,
+                              policy=rt.callbacks)
     return WebhookIntegration(destination=dest, destinations=[dest])
 
 
-__all__ = ["HEADER", "WebhookDestination", "WebhookIntegration", "sign", "verify", "webhook_integration"]
+__all__ = ["DELIVERY_HEADER", "HEADER", "WebhookDestination", "WebhookIntegration", "delivery_id", "sign", "verify",
+           "webhook_integration"]

@@ -3,11 +3,17 @@
 Delivered by the outbox (at least once, in order per handoff, never blocking anything else), by id: the event
 is rendered at delivery time in customer wording, exactly as the widget shows it. Retries: timeouts, connection
 errors, 408, 429 (honouring ``Retry-After``) and 5xx come back later with backoff; any other 4xx is permanent
-(dead-lettered, visible with ``python app.py outbox dead``). Receivers dedupe on ``Baton-Event-Id``.
+(dead-lettered, visible with ``python app.py outbox dead``), and so is a target the callback policy refuses (a
+host name resolving to a private address: no attempt is spent retrying it).
+
+At least once means a crash between the receiver's answer and our bookkeeping re-sends the item: every webhook
+carries ``Baton-Delivery-Id``, derived from the outbox item's idempotency key, so it is the same on every retry
+and after any restart, and receivers dedupe on it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -16,16 +22,24 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
+from handoff.callbacks import CallbackPolicy, CallbackRefused
 from handoff.models import Event
 from handoff.outbox import OutboxItem, PermanentFailure, RetryLater
 from handoff.services.customer import CustomerSide
 from handoff.updates import CUSTOMER_KINDS
+from integrations.webhooks.guard import GuardedTransport, Resolver, system_resolver
 from integrations.webhooks.signing import HEADER, sign
 from templates import Renderer
 from templates.customer import event_json
 
 log = logging.getLogger("baton.webhooks")
 USER_AGENT = "Baton-Webhooks/1"
+DELIVERY_HEADER = "Baton-Delivery-Id"
+
+
+def delivery_id(idempotency_key: str) -> str:
+    """The stable id of one webhook delivery: the same for every retry and restart of one outbox item."""
+    return "dlv_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
@@ -47,15 +61,17 @@ class WebhookDestination:
     name = "customer_webhook"
 
     def __init__(self, side: CustomerSide, renderer: Renderer, labels: Mapping[str, str], secret: bytes, *,
-                 clock: Callable[[], datetime], timeout: float = 10.0,
-                 client: httpx.AsyncClient | None = None) -> None:
+                 clock: Callable[[], datetime], timeout: float = 10.0, policy: CallbackPolicy | None = None,
+                 resolver: Resolver = system_resolver) -> None:
         self.side = side
         self.renderer = renderer
         self.labels = labels
         self.secret = secret
         self.clock = clock
-        self.client = client or httpx.AsyncClient(timeout=timeout, follow_redirects=False,
-                                                  headers={"User-Agent": USER_AGENT})
+        # Every connection is checked against the callback policy where the socket is opened (guard.py).
+        self.client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False,
+                                        transport=GuardedTransport(policy or CallbackPolicy(), resolver),
+                                        headers={"User-Agent": USER_AGENT})
 
     def subscribes(self, event: Event) -> bool:
         return event.kind in CUSTOMER_KINDS
@@ -76,10 +92,14 @@ class WebhookDestination:
                           ensure_ascii=False, separators=(",", ":")).encode()
         now = self.clock()
         headers = {"Content-Type": "application/json", HEADER: sign(self.secret, body, int(now.timestamp())),
-                   "Baton-Event-Id": str(ce.id), "Baton-Event-Type": ce.message.type,
-                   "Idempotency-Key": item.idempotency_key}
+                   DELIVERY_HEADER: delivery_id(item.idempotency_key), "Baton-Event-Id": str(ce.id),
+                   "Baton-Event-Type": ce.message.type, "Idempotency-Key": item.idempotency_key}
         try:
             r = await self.client.post(handoff.callback_url, content=body, headers=headers)
+        except CallbackRefused as exc:
+            raise PermanentFailure(f"callback_url refused: {exc}") from None
+        except httpx.InvalidURL as exc:
+            raise PermanentFailure(f"callback_url is not a valid URL: {exc}") from None
         except httpx.TimeoutException as exc:
             raise RetryLater(f"webhook timed out: {type(exc).__name__}") from None
         except httpx.TransportError as exc:

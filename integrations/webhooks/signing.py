@@ -1,7 +1,9 @@
 """Webhook signatures: ``Baton-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``.
 
 Receivers recompute the HMAC over the timestamp, a dot and the raw body bytes, compare in constant time, and
-reject timestamps older than a few minutes (replays). Several ``v1=`` values may appear during a secret rotation.
+reject timestamps more than five minutes from their own clock, either way (replays): :func:`verify` does all of
+that and is what ``docs/customer.md`` shows. Several ``v1=`` values may appear during a secret rotation. Dedupe
+on ``Baton-Delivery-Id``: within the window a captured request can be replayed, and retries are the same id.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ def sign(secret: bytes, body: bytes, timestamp: int) -> str:
 
 
 def verify(secret: bytes, body: bytes, header: str, now: int, tolerance: int = TOLERANCE_SECONDS) -> bool:
-    """True when ``header`` signs ``body`` with ``secret`` and its timestamp is within ``tolerance`` of ``now``."""
+    """True when ``header`` signs ``body`` with ``secret`` and its timestamp is within ±``tolerance`` s of ``now``."""
     parts = [p.split("=", 1) for p in header.split(",") if "=" in p]
     ts = next((v for k, v in parts if k.strip() == "t"), None)
     if ts is None or not ts.strip().isdigit() or abs(now - int(ts)) > tolerance:

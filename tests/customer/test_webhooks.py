@@ -49,7 +49,8 @@ async def hooked(db_url: str, tmp_path: Path) -> AsyncIterator[Any]:
 
     cfg = tmp_path / "fast.yaml"
     cfg.write_text(CONFIG.replace("poll_seconds: 0.05}", "poll_seconds: 0.05, backoff_base_seconds: 0.05}"))
-    rt = build(customer_settings(db_url, str(cfg), BATON_WEBHOOK_SECRET=SECRET),
+    # The receivers listen on loopback, which callbacks may reach only when allowed.
+    rt = build(customer_settings(db_url, str(cfg), BATON_WEBHOOK_SECRET=SECRET, BATON_CALLBACK_ALLOW="127.0.0.1"),
                integrations=[customer_integration, webhook_integration], with_log=False)
     await sync_agents(rt)
     import httpx
