@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -21,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.pacing import Pacer, Pacers
 from bot.slack.people import SlackHealth
+from handoff.chat.pacing import take_slot
 from handoff.chat.surface import ChannelUnavailable, MessageGone
 from handoff.outbox import PermanentFailure, RetryLater
 
@@ -30,7 +30,6 @@ TOKEN_ERRORS = frozenset({"invalid_auth", "token_revoked", "account_inactive", "
 CHANNEL_ERRORS = frozenset({"channel_not_found", "is_archived", "not_in_channel", "is_inactive"})
 MESSAGE_ERRORS = frozenset({"message_not_found", "invalid_thread_ts", "thread_not_found", "cant_update_message"})
 TOKEN_PAUSE_SECONDS = 60.0  # how long deliveries park after Slack rejected the token
-MAX_PACED_WAIT = 20.0  # longer than this and the item goes back to the outbox instead of holding a lane
 
 
 class SlackCalls:
@@ -42,18 +41,10 @@ class SlackCalls:
         self.pacers = pacers or Pacers()
         self.token_pause = TOKEN_PAUSE_SECONDS
 
-    async def _paced(self, pacer: Pacer, scope: str) -> None:
-        wait = pacer.wait_for_next()
-        if wait > MAX_PACED_WAIT:
-            raise RetryLater(f"pacing Slack calls ({wait:.0f} s until the next slot)", retry_after=wait, scope=scope)
-        delay = pacer.reserve()
-        if delay > 0:
-            await asyncio.sleep(delay)
-
     async def _call(self, method: str, pacer: Pacer | None, scope: str, where: str | None, args: dict[str, Any],
                     *, form: bool = False) -> Any:
         if pacer is not None:
-            await self._paced(pacer, scope)
+            await take_slot((pacer,), scope, "Slack")
         try:
             # Write methods take JSON bodies; read methods (getPermalink) only form/query arguments.
             response = await (self.client.api_call(method, params=args) if form

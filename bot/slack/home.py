@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, time
+from datetime import datetime
 
 from bot.slack.calls import SlackCalls
 from bot.slack.people import People
 from bot.slack.render import SlackRenderer
+from handoff.chat.commands import start_of_day
 from handoff.chat.surface import digest
 from handoff.services.queries import Queries
 
 log = logging.getLogger("baton.slack")
 DEBOUNCE_SECONDS = 2.0
-
-
-def start_of_day(now: datetime) -> datetime:
-    return datetime.combine(now.date(), time(0), tzinfo=now.tzinfo)
 
 
 class HomePublisher:

@@ -25,6 +25,7 @@ from bot.slack.render import SlackRenderer
 from bot.slack.services import SlackServices
 from bot.slack.surface import SlackSurface
 from bot.slack.verify import SlackRequestGate
+from handoff.chat.commands import ChatCommands
 from handoff.chat.delivery import CardDelivery
 
 log = logging.getLogger("baton.slack")
@@ -51,7 +52,8 @@ class SlackIntegration:
         self.destination = CardDelivery(rt.deps, rt.queries, self.surface, on_change=self.home.changed)
         self.destinations = [self.destination]
         self.services = SlackServices(actions=rt.actions, queries=rt.queries, conversation=rt.conversation,
-                                      renderer=self.renderer, people=self.people, home=self.home, config=rt.config)
+                                      renderer=self.renderer, people=self.people, home=self.home, config=rt.config,
+                                      commands=ChatCommands(rt.actions, rt.queries))
         self.bolt = build_bolt_app(self.client, secret, self.services)
         self.gate = SlackRequestGate(secret) if secret else None
         self._socket: Any = None

@@ -1,15 +1,11 @@
-"""Client-side pacing under Slack's rate limits, so the dispatcher waits instead of hammering.
-
-A :class:`Pacer` is a token bucket used by reservation: each caller takes the next free slot and sleeps until
-it (FIFO, no lock needed on one event loop). A ``429`` tells us Slack's own bucket is empty: :meth:`Pacer.penalize`
-pushes every later slot past ``Retry-After``.
-"""
+"""Slack's rates for the shared :class:`~handoff.chat.pacing.Pacer`: per channel for posts, per workspace else."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+
+from handoff.chat.pacing import Pacer
 
 #: chat.postMessage: about one message per second per channel, short bursts tolerated.
 POST_PER_CHANNEL = (1.0, 3.0)
@@ -17,41 +13,6 @@ POST_PER_CHANNEL = (1.0, 3.0)
 UPDATE_TIER3 = (50 / 60, 10.0)
 #: views.publish: Tier 4, ~100 a minute.
 PUBLISH_TIER4 = (100 / 60, 10.0)
-
-
-@dataclass
-class Pacer:
-    """A token bucket: ``rate`` calls per second, at most ``burst`` in a row."""
-
-    rate: float
-    burst: float
-    clock: Callable[[], float] = time.monotonic
-    _tokens: float = field(default=-1.0, init=False)
-    _last: float = field(default=0.0, init=False)
-
-    def _refill(self) -> None:
-        now = self.clock()
-        if self._tokens == -1.0 and self._last == 0.0:
-            self._tokens, self._last = self.burst, now
-            return
-        self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
-        self._last = now
-
-    def wait_for_next(self) -> float:
-        """Seconds until a call would be allowed (without reserving)."""
-        self._refill()
-        return 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.rate
-
-    def reserve(self) -> float:
-        """Take the next slot; returns how long to sleep before using it."""
-        self._refill()
-        self._tokens -= 1
-        return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
-
-    def penalize(self, seconds: float) -> None:
-        """Slack answered 429 with ``Retry-After: seconds``: no slot before then."""
-        self._refill()
-        self._tokens = min(self._tokens, -seconds * self.rate)
 
 
 class Pacers:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
+from handoff.chat.pacing import SurfaceHealth
 from handoff.models import Agent
 from handoff.services.queries import Queries
 
@@ -49,18 +50,12 @@ class People:
         return agent_id if looks_like_slack_user(agent_id) else None
 
 
-class SlackHealth:
-    """Whether Slack accepts our token; a revoked token parks deliveries and fails readiness until it works."""
+class SlackHealth(SurfaceHealth):
+    """Whether Slack accepts our token (see :class:`~handoff.chat.pacing.SurfaceHealth`)."""
 
     def __init__(self) -> None:
-        self.ok = True
-        self.detail = "ok"
-        self.failures = 0
+        super().__init__("Slack")
 
     def failed(self, error: str) -> None:
-        self.failures += 1
-        self.ok, self.detail = False, f"Slack rejects the bot token ({error}); deliveries are parked in the outbox"
-
-    def succeeded(self) -> None:
-        if not self.ok:
-            self.ok, self.detail, self.failures = True, "ok", 0
+        super().failed(error)
+        self.detail = f"Slack rejects the bot token ({error}); deliveries are parked in the outbox"

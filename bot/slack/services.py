@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.slack.home import HomePublisher
 from bot.slack.people import People
 from bot.slack.render import SlackRenderer
+from handoff.chat.commands import ChatCommands
 from handoff.config import BatonConfig
 from handoff.services.agent_actions import AgentActions
 from handoff.services.conversation import Conversation
@@ -22,3 +23,4 @@ class SlackServices:
     people: People
     home: HomePublisher
     config: BatonConfig
+    commands: ChatCommands

@@ -62,8 +62,13 @@ class TeamsRenderer:
         return card
 
     def card(self, card: HandoffCard, agents: Mapping[str, Agent], *, queues: Sequence[tuple[str, str]],
-             queue_label: str, refresh_users: Sequence[str] = ()) -> Rendered:
-        """The context card (its actions are ``card.actions``; ``refresh_users`` get it refreshed on view)."""
+             queue_label: str, refresh_users: Sequence[str] = (), viewer: str | None = None,
+             notice: str | None = None) -> Rendered:
+        """The context card: the channel's (``viewer`` None) or one agent's view; ``notice`` on top (e.g. who won).
+
+        Its actions are ``card.actions`` (or ``card.actions_for(viewer)``); ``refresh_users`` get it refreshed to
+        their own view whenever they look at it.
+        """
         h, c = card.handoff, card.customer
         name = (c.name or c.email or "customer") if c else "customer"
         holder = md(who(h.claimed_by, agents))
@@ -96,7 +101,8 @@ class TeamsRenderer:
                                if link.system in self.crm_urls else None)
             links.append(f"[{md(link.label)}]({url})" if url and url.startswith("https://") else md(link.label))
         body = self._card(
-            "card", card=card, c=c, customer_name=name, data=card_data(handoff_id=h.id), actions=card.actions,
+            "card", card=card, c=c, customer_name=name, data=card_data(handoff_id=h.id), notice=notice,
+            actions=card.actions if viewer is None else card.actions_for(viewer),
             refresh_users=list(refresh_users), style=PRIORITY_STYLE[h.priority], state_line=state,
             clock_line=f"Waiting since {ac_date(h.created_at)} · SLA due {ac_date(h.sla_due_at)}",
             account_value=f"{c.account_value:,.0f}" if c else "0",

@@ -57,16 +57,16 @@ class AgentActions:
     async def claim(self, handoff_id: str, agent_id: str, source: Surface) -> Handoff:
         return await self._apply(handoff_id, agent_id, lambda h, now: lifecycle.claim(h, agent_id, source, now))
 
-    async def claim_next(self, queue: str, agent_id: str, source: Surface) -> Handoff:
-        """Claim the most urgent waiting handoff of ``queue`` (a grouped card's or a command's "next").
+    async def claim_next(self, queue: str | None, agent_id: str, source: Surface) -> Handoff:
+        """Claim the most urgent waiting handoff of ``queue`` (None: of any queue) — "claim next" everywhere.
 
         The order is the domain's (priority, then age); one that someone else claimed a moment earlier is
         skipped for the next.
 
         Raises:
-            InvalidCommand: nothing is waiting in ``queue``.
+            InvalidCommand: an unknown queue, or nothing is waiting.
         """
-        if queue not in self.deps.config.queues:
+        if queue is not None and queue not in self.deps.config.queues:
             raise InvalidCommand(f"unknown queue {queue!r}", field="queue")
         for _ in range(3):
             async with self.deps.uow(read_only=True) as uow:
@@ -78,7 +78,8 @@ class AgentActions:
                     return await self.claim(h.id, agent_id, source)
                 except AlreadyClaimed:
                     continue
-        raise InvalidCommand(f"nothing is waiting in {self.deps.config.label(queue)}", field="queue")
+        where = f"in {self.deps.config.label(queue)}" if queue is not None else "in any queue"
+        raise InvalidCommand(f"nothing is waiting {where}", field="queue")
 
     async def release(self, handoff_id: str, agent_id: str, source: Surface, reason: str | None = None) -> Handoff:
         return await self._apply(handoff_id, agent_id,
