@@ -87,10 +87,11 @@ class CardAction:
     user_id: str | None
     user_aad_id: str | None
     conversation_id: str
+    user_name: str | None = None
     message_id: str | None  # the card's activity id (``replyToId`` of the invoke)
 
 
-async def _pong(context: TurnContext) -> str | None:
+async def _pong(context: TurnContext) -> str | Activity | None:
     return "pong"
 
 
@@ -100,7 +101,7 @@ class TeamsHandlers:
 
     on_conversation: Callable[[Conversation], Awaitable[None]]
     on_card_action: Callable[[CardAction], Awaitable[dict[str, Any]]]
-    on_message: Callable[[TurnContext], Awaitable[str | None]] = field(default=_pong)
+    on_message: Callable[[TurnContext], Awaitable[str | Activity | None]] = field(default=_pong)
 
 
 class TeamsBot:
@@ -241,6 +242,7 @@ class TeamsBot:
                 verb=str((value.get("action") or {}).get("verb") or ""), data=data if isinstance(data, dict) else {},
                 user_id=activity.from_property.id if activity.from_property else None,
                 user_aad_id=activity.from_property.aad_object_id if activity.from_property else None,
+                user_name=activity.from_property.name if activity.from_property else None,
                 conversation_id=activity.conversation.id, message_id=activity.reply_to_id)  # fmt: skip
             card = await self.handlers.on_card_action(action)
             return AdaptiveCardInvokeResponse(status_code=200, type=ContentTypes.adaptive_card, value=card)
