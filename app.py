@@ -199,7 +199,7 @@ def create_app(rt: Runtime, *, run_dispatcher: bool = True) -> Any:
 
     ctx = WebContext(intake=rt.intake, actions=rt.actions, queries=rt.queries, conversation=rt.conversation,
                      api_keys=rt.settings.api_keys,
-                     renderer=Renderer(), readiness=rt.readiness, max_body_bytes=rt.config.limits.max_body_bytes,
+                     renderer=Renderer(), readiness=rt.readiness, limits=rt.config.limits,
                      queue_labels={k: (q.display_name or k) for k, q in rt.config.queues.items()},
                      reload_rules=rt.reload_rules, estimate_wait=WaitTimes(rt.deps).intake_hook)
     api = create_api(ctx)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -11,7 +12,8 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Respons
 from fastapi.responses import JSONResponse
 
 from bot.web import errors
-from bot.web.limits import BodyLimit
+from bot.web.limits import CUSTOMER_ROUTE, BodyLimit, HeaderGate, Scope, header
+from bot.web.ratelimit import TokenBuckets
 from bot.web.schemas import (
     AgentBody,
     AgentIn,
@@ -31,6 +33,7 @@ from bot.web.schemas import (
     ResolveBody,
     TransferBody,
 )
+from handoff.config import Limits
 from handoff.contract import ConversationIn, HandoffIn
 from handoff.errors import Unauthorized
 from handoff.models import Actor, Agent, Decision, Event, Handoff, Status, Surface
@@ -59,7 +62,7 @@ class WebContext:
     api_keys: Sequence[str]
     renderer: Renderer
     readiness: Health
-    max_body_bytes: int = 1024 * 1024
+    limits: Limits = field(default_factory=Limits)
     estimate_wait: WaitEstimator = _no_estimate
     queue_labels: dict[str, str] = field(default_factory=dict)
     reload_rules: Callable[[], str] | None = None
@@ -109,6 +112,16 @@ def create_api(ctx: WebContext) -> FastAPI:
             raise Unauthorized("unknown API key")
 
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_key)])
+    per_key = TokenBuckets(ctx.limits.api.per_second, ctx.limits.api.burst)
+
+    async def key_gate(scope: Scope) -> None:
+        """The API key and its rate, from the headers alone: an unauthenticated upload is never read."""
+        path = scope["path"]
+        if not path.startswith("/v1/") or CUSTOMER_ROUTE.match(path):
+            return  # customer routes take the customer token (their own gate); the rest is not /v1
+        authorization = header(scope, b"authorization")
+        await require_key(authorization)
+        per_key.check(hashlib.sha256((authorization or "").encode()).digest(), "requests for this API key")
 
     def customer_message(h: Handoff, position: int, wait: int | None, longer: bool, name: str | None) -> str:
         return ctx.renderer.customer_text(
@@ -252,6 +265,8 @@ def create_api(ctx: WebContext) -> FastAPI:
         ok, details = await ctx.readiness()
         return JSONResponse({"status": "ready" if ok else "not ready", **details}, status_code=200 if ok else 503)
 
-    app.add_middleware(BodyLimit, max_bytes=ctx.max_body_bytes)  # type: ignore[arg-type]
+    app.add_middleware(BodyLimit, max_bytes=ctx.limits.max_body_bytes,  # type: ignore[arg-type]
+                       read_seconds=ctx.limits.body_read_seconds)
+    app.add_middleware(HeaderGate, check=key_gate)  # type: ignore[arg-type]  # added last = runs first
     return app
 
