@@ -106,6 +106,7 @@ class ChangeFeed:
         self.lookback, self.batch = lookback, batch
         self.watermark: int | None = None  # None: (re)start from the newest event at the next tick with listeners
         self._seen: set[int] = set()
+        self._start = 0
         self.reads = 0  # database reads made (one per tick with listeners): for tests and /readyz
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -128,10 +129,11 @@ class ChangeFeed:
             self.watermark = None
             return
         self.reads += 1
-        if self.watermark is None:
-            self.watermark, self._seen = await self.side.latest_event_id(), set()
+        if self.watermark is None:  # streams read their own past on connect: start from now
+            self.watermark = self._start = await self.side.latest_event_id()
+            self._seen = set()
             return
-        low = max(0, self.watermark - self.lookback)
+        low = max(self._start, self.watermark - self.lookback)
         for e in await self.side.changes_after(low, self.batch):
             if e.id in self._seen:
                 continue
