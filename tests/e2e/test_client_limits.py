@@ -78,7 +78,7 @@ def _closed_by_server(s: socket.socket) -> bool:
 
 
 def test_slowloris_connection_is_closed_when_headers_never_finish(server: tuple[str, int]) -> None:
-    base, port = server
+    _, port = server
     with _connect(port) as quiet, _connect(port) as slow:
         slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # and never the blank line
         for _ in range(3):
