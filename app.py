@@ -102,7 +102,8 @@ class Runtime:
 
         from handoff.store.migrate import current_revision, head_revision
 
-        details: dict[str, Any] = {}
+        pool = self.engine.pool
+        details: dict[str, Any] = {"database_pool": f"{pool.checkedout()} in use of {pool.size()}"}  # before ours
         try:
             async with self.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
