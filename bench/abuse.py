@@ -111,9 +111,9 @@ async def intake_latency(base: str, n: int = 20) -> str:
     return f"p50 {statistics.median(lat):.3f} s, max {max(lat):.3f} s, statuses {sorted(set(codes))}"
 
 
-async def status_line(reader: asyncio.StreamReader, timeout: float) -> int | None:
+async def status_line(reader: asyncio.StreamReader, wait: float) -> int | None:
     try:
-        line = await asyncio.wait_for(reader.readline(), timeout)
+        line = await asyncio.wait_for(reader.readline(), wait)
     except (TimeoutError, ConnectionError):
         return None
     return int(line.split()[1]) if line.startswith(b"HTTP/") else None

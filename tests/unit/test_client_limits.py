@@ -132,12 +132,14 @@ async def test_feed_wakes_each_stream_once_even_when_ids_commit_out_of_order() -
 
 async def test_feed_survives_a_failed_read() -> None:
     calls: list[Any] = []
+    second = asyncio.Event()
 
     class Failing(FakeSide):
         async def latest_event_id(self) -> int:
             calls.append(1)
             if len(calls) == 1:
                 raise OSError("database restarting")
+            second.set()
             return 0
 
     b = Broadcaster()
@@ -145,8 +147,7 @@ async def test_feed_survives_a_failed_read() -> None:
     stop = asyncio.Event()
     feed = ChangeFeed(Failing(), b, NoWaits(), StreamSettings(poll_seconds=0.01))  # type: ignore[arg-type]
     task = asyncio.create_task(feed.run(stop))
-    while len(calls) < 2:
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(second.wait(), timeout=10)
     stop.set()
     await task
     assert feed.watermark == 0  # the second tick started the feed after the first one failed
