@@ -116,7 +116,8 @@ class Runtime:
 
         from handoff.store.migrate import current_revision, head_revision
 
-        details: dict[str, Any] = {}
+        pool = self.engine.pool
+        details: dict[str, Any] = {"database_pool": f"{pool.checkedout()} in use of {pool.size()}"}  # before ours
         try:
             async with self.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
@@ -244,7 +245,7 @@ def create_app(rt: Runtime, *, run_dispatcher: bool = True) -> Any:
 
     ctx = WebContext(intake=rt.intake, actions=rt.actions, queries=rt.queries, conversation=rt.conversation,
                      auth=KeyAuth(ApiKeys(rt.deps, rt.settings.api_keys)),
-                     renderer=Renderer(), readiness=rt.readiness, max_body_bytes=rt.config.limits.max_body_bytes,
+                     renderer=Renderer(), readiness=rt.readiness, limits=rt.config.limits,
                      queue_labels={k: rt.config.label(k) for k in rt.config.queues},
                      reload_rules=rt.reload_rules, estimate_wait=WaitTimes(rt.deps).intake_hook)
     api = create_api(ctx)
@@ -339,6 +340,7 @@ async def startup_report(settings: Any, rt: Runtime, seconds: float = PROBE_TIME
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from bot.web.server import uvicorn_options
     from handoff.store.db import redacted
     from handoff.store.migrate import upgrade
 
@@ -362,8 +364,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(line)
     print(f"  outbox          delivering to: {', '.join(d.name for d in rt.destinations) or 'nothing'}")
     print(f"  listening on    http://{settings.host}:{settings.port}  (Ctrl-C stops after in-flight deliveries)")
+    lim = rt.config.limits
+    print(f"  client limits   {lim.max_connections} connections, headers in {lim.header_read_seconds:g} s, "
+          f"bodies in {lim.body_read_seconds:g} s, {lim.streams_per_token} streams per conversation")
     common = {"host": settings.host, "port": settings.port, "log_level": settings.log_level.lower(),
-              "access_log": args.access_log, "timeout_graceful_shutdown": 30}
+              "access_log": args.access_log, "timeout_graceful_shutdown": 30, **uvicorn_options(lim)}
     if args.workers > 1:
         # Several processes share the port; each runs its own dispatcher (leases make that safe).
         if settings.is_sqlite:
@@ -377,9 +382,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def app_from_env() -> Any:
     """The ASGI app for one of several ``serve --workers N`` processes, built from the environment."""
+    from bot.web.server import configure
+
     settings = _settings()
     _logging(settings.log_level)
-    return create_app(_build_or_exit(settings), run_dispatcher=not os.environ.get("BATON_NO_DISPATCHER"))
+    rt = _build_or_exit(settings)
+    configure(rt.config.limits)  # this worker's connections get the configured header deadline and size
+    return create_app(rt, run_dispatcher=not os.environ.get("BATON_NO_DISPATCHER"))
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:

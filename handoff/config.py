@@ -51,10 +51,34 @@ class AgentConfig(_Model):
                      working_hours=self.working_hours, manager_of=tuple(m.lower() for m in self.manager_of))
 
 
+class Rate(_Model):
+    """A token bucket: ``burst`` requests at once, refilled at ``per_second``."""
+
+    per_second: Annotated[float, Field(gt=0, le=1_000_000)]
+    burst: Annotated[int, Field(ge=1, le=1_000_000)]
+
+
 class Limits(_Model):
+    """Sizes, rates, timeouts and connection caps (rates and caps are per process: N processes allow N times)."""
+
     max_messages: Annotated[int, Field(ge=1, le=100_000)] = 500
     max_message_chars: Annotated[int, Field(ge=1, le=10_000_000)] = 10_000
     max_body_bytes: Annotated[int, Field(ge=1024, le=100 * 1024 * 1024)] = 1024 * 1024
+    body_read_seconds: Annotated[float, Field(gt=0, le=600, description=(
+        "the whole request body must arrive within this long after the headers, else 408"))] = 30.0
+    header_read_seconds: Annotated[float, Field(gt=0, le=600, description=(
+        "the request line and headers must arrive within this long, else the connection is closed"))] = 10.0
+    max_header_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 32 * 1024
+    keep_alive_seconds: Annotated[int, Field(ge=1, le=600)] = 5
+    max_connections: Annotated[int, Field(ge=10, le=1_000_000, description=(
+        "open connections (SSE streams included) per process; beyond it uvicorn answers 503"))] = 2000
+    streams_per_token: Annotated[int, Field(ge=1, le=10_000)] = 5
+    streams_per_ip: Annotated[int, Field(ge=1, le=1_000_000)] = 50
+    stream_db_reads: Annotated[int, Field(ge=1, le=1000, description=(
+        "SSE streams of one process read the database through at most this many connections at once"))] = 4
+    customer_writes: Rate = Rate(per_second=0.5, burst=10)
+    customer_reads: Rate = Rate(per_second=2.0, burst=30)
+    api: Rate = Rate(per_second=500.0, burst=1000)
 
 
 class OutboxConfig(_Model):

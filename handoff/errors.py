@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 
 class DomainError(Exception):
     """Base of every error the domain raises on purpose. ``code`` is stable and machine-readable."""
@@ -70,3 +72,14 @@ class StoreUnavailable(DomainError):
     """The database cannot be reached right now (HTTP 503): nothing was written, the caller may retry."""
 
     code = "store_unavailable"
+
+
+class RateLimited(DomainError):
+    """Over a configured rate or concurrency limit (HTTP 429); ``retry_after`` seconds until a retry may pass."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: float, **details: object) -> None:
+        seconds = max(1, math.ceil(retry_after))
+        super().__init__(message, retry_after=seconds, **details)
+        self.retry_after = seconds

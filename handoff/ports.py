@@ -209,6 +209,16 @@ class Csat:
     at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class FeedEvent:
+    """A committed event as the change feed sees it: which handoff, what kind, the queues it touches."""
+
+    id: int
+    handoff_id: str
+    kind: str
+    queues: frozenset[str]
+
+
 class CustomerSideRepository(Protocol):
     """Reads and writes of the customer side: queue snapshots, the update schedule, CSAT, the customer timeline."""
 
@@ -231,6 +241,15 @@ class CustomerSideRepository(Protocol):
         ...
 
     async def event(self, event_id: int) -> Event | None: ...
+
+    async def feed_after(self, after_id: int, kinds: Sequence[str], limit: int) -> Sequence[FeedEvent]:
+        """Events of any handoff with ``id > after_id`` and a kind in ``kinds``, by id, with the queues touched
+        (the handoff's current queue and any queue named in the event)."""
+        ...
+
+    async def last_event_id(self) -> int:
+        """The highest event id committed so far (0 when there is none)."""
+        ...
 
     async def ensure_schedules(self, now: datetime, first_due: datetime) -> int:
         """Give every queued handoff a due update (new rows, or rows parked while it was not waiting)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -11,7 +12,9 @@ from fastapi.responses import JSONResponse
 
 from bot.web import errors
 from bot.web.auth import KeyAuth
-from bot.web.limits import BodyLimit
+from bot.web.limits import CUSTOMER_ROUTE, BodyLimit, HeaderGate, header
+from bot.web.limits import Scope as AsgiScope
+from bot.web.ratelimit import TokenBuckets
 from bot.web.schemas import (
     AgentBody,
     AgentIn,
@@ -32,6 +35,7 @@ from bot.web.schemas import (
     TransferBody,
 )
 from handoff.auth import Scope
+from handoff.config import Limits
 from handoff.contract import ConversationIn, HandoffIn
 from handoff.lifecycle import EscalationForm
 from handoff.models import Actor, Agent, Decision, Event, Handoff, Status, Surface
@@ -60,7 +64,7 @@ class WebContext:
     auth: KeyAuth
     renderer: Renderer
     readiness: Health
-    max_body_bytes: int = 1024 * 1024
+    limits: Limits = field(default_factory=Limits)
     estimate_wait: WaitEstimator = _no_estimate
     queue_labels: dict[str, str] = field(default_factory=dict)
     reload_rules: Callable[[], str] | None = None
@@ -101,6 +105,16 @@ def create_api(ctx: WebContext) -> FastAPI:
     intake = APIRouter(prefix="/v1", dependencies=[Depends(ctx.auth.require(Scope.INTAKE))])
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(ctx.auth.require(Scope.AGENT))])
     admin = APIRouter(prefix="/v1", dependencies=[Depends(ctx.auth.require(Scope.ADMIN))])
+    per_key = TokenBuckets(ctx.limits.api.per_second, ctx.limits.api.burst)
+
+    async def key_gate(scope: AsgiScope) -> None:
+        """The API key and its rate, from the headers alone: an unauthenticated upload is never read."""
+        path = scope["path"]
+        if not path.startswith("/v1/") or CUSTOMER_ROUTE.match(path):
+            return  # customer routes take the customer token (their own gate); the rest is not /v1
+        authorization = header(scope, b"authorization")
+        await ctx.auth.check_key(authorization)
+        per_key.check(hashlib.sha256((authorization or "").encode()).digest(), "requests for this API key")
 
     def customer_message(h: Handoff, position: int, wait: int | None, longer: bool, name: str | None) -> str:
         return ctx.renderer.customer_text(
@@ -248,6 +262,8 @@ def create_api(ctx: WebContext) -> FastAPI:
         status = details.pop("status", None) or ("ready" if ok else "not ready")
         return JSONResponse({"status": status, **details}, status_code=200 if ok else 503)
 
-    app.add_middleware(BodyLimit, max_bytes=ctx.max_body_bytes)  # type: ignore[arg-type]
+    app.add_middleware(BodyLimit, max_bytes=ctx.limits.max_body_bytes,  # type: ignore[arg-type]
+                       read_seconds=ctx.limits.body_read_seconds)
+    app.add_middleware(HeaderGate, check=key_gate)  # type: ignore[arg-type]  # added last = runs first
     return app
 

@@ -7,24 +7,33 @@ outbox destination: the in-process SSE wake-up. The signed webhook is its own in
 
 Customer endpoints accept only the handoff's ``customer_token`` (``Authorization: Bearer`` or ``?token=``,
 because a browser's EventSource cannot set headers) — never the server API key — and allow any origin
-(no cookies are involved, so CORS cannot leak anyone else's data).
+(no cookies are involved, so CORS cannot leak anyone else's data). The token is checked from the request line
+and headers by a :class:`~bot.web.limits.HeaderGate`, before any body is read, together with the token's
+rates (``limits.customer_writes`` for messages, CSAT and callbacks; ``limits.customer_reads`` for status
+polls). Open streams are capped per token and per client address (``limits.streams_per_token``/``_per_ip``).
 """
 
 
+import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.background import BackgroundTask
 
 from bot.web.cors import CustomerCors
 from bot.web.demo import mount_demo
-from bot.web.sse import Broadcaster, SseDestination, StreamSettings, customer_stream
+from bot.web.limits import CUSTOMER_ROUTE, HeaderGate, Scope, header
+from bot.web.ratelimit import StreamSlots, TokenBuckets
+from bot.web.sse import Broadcaster, ChangeFeed, SseDestination, StreamSettings, customer_stream
+from handoff.config import Limits
 from handoff.models import Handoff
 from handoff.services.customer import CustomerSide, StatusView
 from handoff.services.updates import CustomerUpdates
@@ -33,6 +42,7 @@ from templates import Renderer
 
 log = logging.getLogger("baton.customer")
 STATIC = Path(__file__).resolve().parent / "static"
+_ADMITTED = "baton.customer"  # scope["state"] key: the handoff the gate authorized for this request
 
 
 class _Body(BaseModel):
@@ -88,20 +98,57 @@ class CustomerIntegration:
     intake: Any = None
     destinations: list[Any] = field(default_factory=list)
     stream: StreamSettings = field(default_factory=StreamSettings)
+    limits: Limits = field(default_factory=Limits)
     name: str = "customer"
     _scheduler: Any = None
+    _feed_task: asyncio.Task[None] | None = None
+
+    def __post_init__(self) -> None:
+        lim = self.limits
+        self.slots = StreamSlots(lim.streams_per_token, lim.streams_per_ip)
+        self.writes = TokenBuckets(lim.customer_writes.per_second, lim.customer_writes.burst)
+        self.reads = TokenBuckets(lim.customer_reads.per_second, lim.customer_reads.burst)
+        self.feed = ChangeFeed(self.side, self.broadcaster, self.waits, self.stream)
+        self._feed_stop = asyncio.Event()
 
     def mount(self, app: FastAPI) -> None:
         app.include_router(self.router())
         _static_routes(app)
         if self.demo:
             mount_demo(app, intake=self.intake, waits=self.waits, renderer=self.renderer, labels=self.labels)
-        app.add_middleware(CustomerCors)  # type: ignore[arg-type]
+        app.add_middleware(HeaderGate, check=self.gate)  # type: ignore[arg-type]  # ahead of the body limit
+        app.add_middleware(CustomerCors)  # type: ignore[arg-type]  # outermost: refusals carry CORS too
+
+    async def gate(self, scope: Scope) -> None:
+        """The customer token and its rate, from the request line and headers (see :class:`HeaderGate`).
+
+        Raises:
+            Unauthorized: no token, a wrong one, or an expired conversation.
+            RateLimited: over the token's rate for this kind of request.
+        """
+        m = CUSTOMER_ROUTE.match(scope["path"])
+        if m is None:
+            return
+        bearer = None
+        scheme, _, value = (header(scope, b"authorization") or "").partition(" ")
+        if scheme.lower() == "bearer":
+            bearer = value.strip()
+        if not bearer:
+            token = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token", [""])[0]
+            bearer = token[:200] if len(token) <= 200 else None
+        h = await self.side.authorize(m["id"], bearer)
+        if scope["method"] == "POST":
+            self.writes.check(h.id, "messages from this conversation")
+        elif m["what"] == "status":
+            self.reads.check(h.id, "status requests from this conversation")
+        scope.setdefault("state", {})[_ADMITTED] = h
 
     async def start(self) -> None:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
         self.broadcaster.closing = False
+        self._feed_stop = asyncio.Event()
+        self._feed_task = asyncio.create_task(self.feed.run(self._feed_stop), name="sse-change-feed")
         # APScheduler logs every run at INFO; a tick every few seconds would drown the service's own log.
         logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
         self._scheduler = AsyncIOScheduler(timezone=UTC)
@@ -120,6 +167,10 @@ class CustomerIntegration:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
+        self._feed_stop.set()
+        if self._feed_task is not None:
+            await self._feed_task
+            self._feed_task = None
         self.broadcaster.close()
 
     def readiness(self) -> tuple[bool, str]:
@@ -133,8 +184,11 @@ class CustomerIntegration:
         side, labels = self.side, self.labels
         r = APIRouter(prefix="/v1/handoffs/{handoff_id}", tags=["customer"])
 
-        async def customer(handoff_id: str, authorization: Annotated[str | None, Header()] = None,
+        async def customer(handoff_id: str, request: Request, authorization: Annotated[str | None, Header()] = None,
                            token: Annotated[str | None, Query(max_length=200)] = None) -> Handoff:
+            admitted = request.scope.get("state", {}).get(_ADMITTED)
+            if isinstance(admitted, Handoff) and admitted.id == handoff_id:
+                return admitted  # the gate checked this token from the headers already
             bearer = None
             if authorization:
                 scheme, _, value = authorization.partition(" ")
@@ -160,9 +214,20 @@ class CustomerIntegration:
             async def current(handoff_id: str) -> dict[str, Any]:
                 return status_json(await side.status(handoff_id, 10**9), labels, with_messages=False)
 
+            slot = self.slots.acquire(h.id, request.client.host if request.client else "?")
             body = customer_stream(side, self.broadcaster, self.renderer, labels, h.id, h.queue, start, current,
                                    request.is_disconnected, self.stream)
-            return StreamingResponse(body, media_type="text/event-stream",
+
+            async def admitted() -> AsyncIterator[str]:
+                try:
+                    async for chunk in body:
+                        yield chunk
+                finally:
+                    slot.release()
+
+            # The background release covers a response cancelled before its body started (idempotent).
+            return StreamingResponse(admitted(), media_type="text/event-stream",
+                                     background=BackgroundTask(slot.release),
                                      headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
         @r.post("/messages", status_code=201)
@@ -209,11 +274,11 @@ def customer_integration(settings: Any, rt: Any) -> CustomerIntegration:
     side = CustomerSide(deps, waits, rt.conversation)
     renderer = Renderer()
     labels = {k: (q.display_name or k) for k, q in rt.config.queues.items()}
-    broadcaster = Broadcaster()
+    broadcaster = Broadcaster(db_reads=rt.config.limits.stream_db_reads)
     integ = CustomerIntegration(
         side=side, waits=waits, updates=CustomerUpdates(deps, WaitTimes(deps)), broadcaster=broadcaster,
         renderer=renderer, labels=labels, demo=bool(getattr(settings, "demo", False)),
-        tick_seconds=rt.config.customer_updates.tick_seconds, intake=rt.intake,
+        tick_seconds=rt.config.customer_updates.tick_seconds, intake=rt.intake, limits=rt.config.limits,
     )
     integ.destinations.append(SseDestination(broadcaster, waits, deps))
     return integ

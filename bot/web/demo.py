@@ -11,8 +11,6 @@ and it is rate-limited per client address and overall. Do not turn it on in prod
 
 from __future__ import annotations
 
-import time
-from collections import defaultdict, deque
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -20,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.web.ratelimit import TokenBuckets
 from handoff.contract import AIContext, CustomerIn, HandoffIn, TriggerIn, Turn
 from handoff.services.intake import Intake
 from handoff.services.waits import WaitTimes
@@ -43,44 +42,28 @@ class DemoHandoffBody(BaseModel):
     transcript: Annotated[list[DemoTurn], Field(min_length=1, max_length=30)]
 
 
-class RateLimiter:
-    """Sliding one-minute windows per client and overall (in-process: the demo runs as one process)."""
+class DemoLimits:
+    """Token buckets per client address and overall (in-process: the demo runs as one process)."""
 
     def __init__(self, per_client: int = PER_CLIENT_PER_MINUTE, overall: int = OVERALL_PER_MINUTE) -> None:
-        self.per_client, self.overall = per_client, overall
-        self._hits: dict[str, deque[float]] = defaultdict(deque)
-        self._all: deque[float] = deque()
+        self.per_client = TokenBuckets(per_client / 60, per_client)
+        self.overall = TokenBuckets(overall / 60, overall)
 
-    def allow(self, client: str, now: float | None = None) -> float | None:
-        """None when allowed (and counted); otherwise seconds until the next request may pass."""
-        now = time.monotonic() if now is None else now
-        mine = self._hits[client]
-        for q in (mine, self._all):
-            while q and now - q[0] >= 60:
-                q.popleft()
-        for q, limit in ((mine, self.per_client), (self._all, self.overall)):
-            if len(q) >= limit:
-                return max(1.0, 60 - (now - q[0]))
-        mine.append(now)
-        self._all.append(now)
-        if len(self._hits) > 10_000:  # forget idle clients
-            for k in [k for k, v in self._hits.items() if not v]:
-                del self._hits[k]
-        return None
+    def check(self, client: str) -> None:
+        """Raises RateLimited (429 with Retry-After) over either budget."""
+        self.per_client.check(client, "demo handoffs from this address")
+        self.overall.check("all", "demo handoffs")
 
 
 def mount_demo(app: FastAPI, *, intake: Intake, waits: WaitTimes, renderer: Renderer,
-               labels: Mapping[str, str], limiter: RateLimiter | None = None) -> None:
+               labels: Mapping[str, str], limiter: DemoLimits | None = None) -> None:
     """Add ``POST /demo/handoffs`` (call only when ``settings.demo`` is true)."""
-    limits = limiter or RateLimiter()
+    limits = limiter or DemoLimits()
 
     @app.post("/demo/handoffs", tags=["demo"], status_code=201)
     async def demo_handoff(body: DemoHandoffBody, request: Request) -> Any:
         """Escalate the demo page's conversation: an intake with ``source="demo"``, no API key."""
-        wait = limits.allow(request.client.host if request.client else "?")
-        if wait is not None:
-            return JSONResponse({"error": "rate_limited", "message": "too many demo handoffs; try again shortly"},
-                                status_code=429, headers={"Retry-After": str(round(wait))})
+        limits.check(request.client.host if request.client else "?")
         first = next((t.text for t in body.transcript if t.role == "customer"), "")
         handoff_in = HandoffIn(
             source="demo", conversation_id=body.conversation_id,

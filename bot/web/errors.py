@@ -16,6 +16,7 @@ from handoff.errors import (
     InvalidCommand,
     NotFound,
     PayloadTooLarge,
+    RateLimited,
     StoreUnavailable,
     Unauthorized,
 )
@@ -30,6 +31,7 @@ _STATUS: list[tuple[type[DomainError], int]] = [
     (PayloadTooLarge, 413),
     (Unauthorized, 401),
     (Forbidden, 403),
+    (RateLimited, 429),
     (StoreUnavailable, 503),
 ]
 
@@ -41,6 +43,17 @@ def status_for(exc: DomainError) -> int:
     return 400
 
 
+def headers_for(exc: DomainError) -> dict[str, str] | None:
+    """The headers an error answer carries: how to authenticate, or when to come back."""
+    if isinstance(exc, Unauthorized):
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, RateLimited):
+        return {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, StoreUnavailable):
+        return {"Retry-After": "5"}
+    return None
+
+
 def error_body(code: str, message: str, **extra: object) -> dict[str, object]:
     return {"error": code, "message": message, **extra}
 
@@ -48,11 +61,8 @@ def error_body(code: str, message: str, **extra: object) -> dict[str, object]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
-        if isinstance(exc, StoreUnavailable):
-            headers = {"Retry-After": "5"}
         return JSONResponse(error_body(exc.code, exc.message, details=exc.details), status_code=status_for(exc),
-                            headers=headers)
+                            headers=headers_for(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

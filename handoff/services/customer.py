@@ -15,14 +15,15 @@ from datetime import datetime, timedelta
 from handoff.errors import IllegalTransition, InvalidCommand, NotFound, Unauthorized
 from handoff.eta import WaitEstimate
 from handoff.models import Actor, ActorType, Event, EventKind, Handoff, Status, Surface
-from handoff.ports import Csat, UnitOfWork
+from handoff.ports import Csat, FeedEvent, UnitOfWork
 from handoff.services.common import Deps
 from handoff.services.conversation import Conversation
 from handoff.services.waits import WaitTimes
-from handoff.updates import CUSTOMER_KINDS, CustomerMessage, MessageContext, message_for
+from handoff.updates import CUSTOMER_KINDS, QUEUE_KINDS, CustomerMessage, MessageContext, message_for
 
 _DUMMY_TOKEN = b"x" * 43
 _KINDS = sorted(k.value for k in CUSTOMER_KINDS)
+_FEED_KINDS = sorted(k.value for k in CUSTOMER_KINDS | QUEUE_KINDS)
 CALLBACK_CHANNELS = ("callback", "email")
 MAX_COMMENT = 2000
 
@@ -120,6 +121,19 @@ class CustomerSide:
             if not events:
                 return []
             return self._render(events, await self._context(uow, h))
+
+    async def changes_after(self, after_id: int, limit: int = 500) -> Sequence[FeedEvent]:
+        """Committed events after ``after_id`` that a waiting customer's stream cares about, any handoff, by id.
+
+        One short read for every stream of the process (the SSE change feed), whoever committed them.
+        """
+        async with self.deps.uow(read_only=True) as uow:
+            return await uow.customer_side.feed_after(after_id, _FEED_KINDS, limit)
+
+    async def latest_event_id(self) -> int:
+        """Where a change feed starts: the newest committed event id."""
+        async with self.deps.uow(read_only=True) as uow:
+            return await uow.customer_side.last_event_id()
 
     async def event(self, event_id: int) -> tuple[Handoff, CustomerEvent] | None:
         """One event as the customer sees it (for webhook delivery, by id), with the handoff's current state."""

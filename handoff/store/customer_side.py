@@ -15,7 +15,7 @@ from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handoff.models import Event, Status
-from handoff.ports import Csat, OpenClaim, QueuedRow, UpdateSchedule
+from handoff.ports import Csat, FeedEvent, OpenClaim, QueuedRow, UpdateSchedule
 from handoff.store import tables as t
 from handoff.store.mapping import event_from_row
 from handoff.store.repositories import upsert_insert
@@ -65,6 +65,20 @@ class SqlCustomerSide:
     async def event(self, event_id: int) -> Event | None:
         row = (await self.conn.execute(select(t.events).where(t.events.c.id == event_id))).mappings().first()
         return event_from_row(row) if row else None
+
+    async def feed_after(self, after_id: int, kinds: Sequence[str], limit: int) -> Sequence[FeedEvent]:
+        e = t.events.c
+        q = (select(e.id, e.handoff_id, e.kind, e.data, _h.queue).join(t.handoffs, _h.id == e.handoff_id)
+             .where(e.id > after_id, e.kind.in_(list(kinds))).order_by(e.id).limit(limit))
+        out = []
+        for r in await self.conn.execute(q):
+            data = r.data or {}
+            named = {str(data[k]) for k in ("queue", "from_queue", "to_queue") if data.get(k)}
+            out.append(FeedEvent(r.id, r.handoff_id, r.kind, frozenset({r.queue, *named})))
+        return out
+
+    async def last_event_id(self) -> int:
+        return int((await self.conn.execute(select(func.max(t.events.c.id)))).scalar() or 0)
 
     async def ensure_schedules(self, now: datetime, first_due: datetime) -> int:
         waiting = _h.status == Status.QUEUED.value

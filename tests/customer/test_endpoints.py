@@ -147,6 +147,16 @@ async def test_demo_intake_forces_source_and_refuses_emails(cclient: Any) -> Non
     assert (await cclient.post("/demo/handoffs", json={**body, "source": "widget"})).status_code == 422
 
 
+async def test_demo_intake_is_rate_limited_per_address_in_the_one_error_shape(cclient: Any) -> None:
+    codes = []
+    for i in range(8):
+        body = {"conversation_id": f"demo-rate{i:04d}", "transcript": [{"role": "customer", "text": "a human"}]}
+        r = await cclient.post("/demo/handoffs", json=body)
+        codes.append(r.status_code)
+    assert codes == [201] * 6 + [429] * 2  # six a minute from one address
+    assert r.json()["error"] == "rate_limited" and int(r.headers["Retry-After"]) >= 1
+
+
 async def test_concurrent_ratings_record_exactly_one(cclient: Any) -> None:
     import asyncio
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -174,6 +175,7 @@ async def test_readyz_reports_database_and_migrations(client: Any) -> None:
     body = r.json()
     assert r.status_code == 200 and body["status"] == "ready"
     assert body["database"] == "ok" and body["migrations"] == "current"
+    assert re.fullmatch(r"\d+ in use of \d+", body["database_pool"])  # pool use, for operators under load
 
 
 async def test_only_the_holder_speaks_to_the_customer(client: Any) -> None:
