@@ -79,6 +79,8 @@ class Runtime:
     queries: Any
     conversation: Any
     routing: Any
+    waits: Any = None  # handoff.services.waits.WaitTimes: the one wait estimate every customer path reads
+    labels: Any = None  # templates.customer.QueueLabels: queue names customers read, per locale
     dispatcher: Any = None
     destinations: list[Any] = field(default_factory=list)
     integrations: list[Any] = field(default_factory=list)
@@ -141,9 +143,11 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
     from handoff.services.dispatcher import Dispatcher
     from handoff.services.intake import Intake
     from handoff.services.queries import Queries
+    from handoff.services.waits import WaitTimes
     from handoff.store.db import create_engine
     from handoff.store.uow import SqlUnitOfWork
     from integrations.log_destination import LogDestination
+    from templates.customer import QueueLabels
 
     config = load_config(settings.config_path)
     rules = Rules.load(config.rules or ROOT / "config" / "rules.yaml")
@@ -165,7 +169,8 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
     deps = Deps(uow=uow, config=config)
     rt = Runtime(settings=settings, config=config, engine=engine, deps=deps, engine_rules=rule_engine,
                  intake=Intake(deps, rule_engine), actions=AgentActions(deps), queries=Queries(deps),
-                 conversation=Conversation(deps), routing=routing, destinations=destinations)
+                 conversation=Conversation(deps), routing=routing, destinations=destinations,
+                 waits=WaitTimes(deps, default_zone=rules.business_hours.timezone), labels=QueueLabels(config.queues))
     if config.outbox.log_destination if with_log is None else with_log:
         destinations.append(LogDestination())
     destinations.extend(extra_destinations)
@@ -194,14 +199,12 @@ async def sync_agents(rt: Runtime) -> None:
 def create_app(rt: Runtime, *, run_dispatcher: bool = True) -> Any:
     """The ASGI app: the ``/v1`` API plus, in its lifespan, the dispatcher loop."""
     from bot.web.api import WebContext, create_api
-    from handoff.services.waits import WaitTimes
     from templates import Renderer
 
     ctx = WebContext(intake=rt.intake, actions=rt.actions, queries=rt.queries, conversation=rt.conversation,
                      api_keys=rt.settings.api_keys,
                      renderer=Renderer(), readiness=rt.readiness, max_body_bytes=rt.config.limits.max_body_bytes,
-                     queue_labels={k: (q.display_name or k) for k, q in rt.config.queues.items()},
-                     reload_rules=rt.reload_rules, estimate_wait=WaitTimes(rt.deps).intake_hook)
+                     queue_labels=rt.labels, reload_rules=rt.reload_rules, estimate_wait=rt.waits.customer_wait)
     api = create_api(ctx)
     for integ in rt.integrations:
         integ.mount(api)
