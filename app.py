@@ -132,8 +132,11 @@ def _check_rule_queues(rules: Any, config: Any) -> None:
 
 
 def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bool | None = None,
-          integrations: Sequence[IntegrationFactory] | None = None) -> Runtime:
-    """Wire one process: database, rules, use cases, integrations and their destinations, dispatcher."""
+          integrations: Sequence[IntegrationFactory] | None = None, clock: Any = None) -> Runtime:
+    """Wire one process: database, rules, use cases, integrations and their destinations, dispatcher.
+
+    ``clock`` (anything with ``now()``) replaces the system clock, for tests that need one fixed moment.
+    """
     from handoff.config import ConfigError, load_config
     from handoff.decide import RuleEngine, Rules
     from handoff.outbox import OutboxRouting
@@ -166,7 +169,7 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
     def uow(*, read_only: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(engine, routing, _Notify(), read_only=read_only)
 
-    deps = Deps(uow=uow, config=config)
+    deps = Deps(uow=uow, config=config) if clock is None else Deps(uow=uow, config=config, clock=clock)
     rt = Runtime(settings=settings, config=config, engine=engine, deps=deps, engine_rules=rule_engine,
                  intake=Intake(deps, rule_engine), actions=AgentActions(deps), queries=Queries(deps),
                  conversation=Conversation(deps), routing=routing, destinations=destinations,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from handoff.eta.estimator import HORIZON_S
@@ -54,7 +54,7 @@ class CustomerWait:
         high: 80th percentile; only with ``seconds``.
         confidence: The estimator's confidence.
         at: The moment this was decided ("today"/"tomorrow" are relative to it, in ``zone``).
-        back_at: When the team is back (timezone-aware); only with ``nobody_on_shift``, when known.
+        back_at: When the team is back (in UTC); only with ``nobody_on_shift``, when known.
         zone: The zone ``back_at`` is told in: the customer's time zone when known and valid, else ``UTC``.
     """
 
@@ -102,7 +102,8 @@ def customer_wait(estimate: WaitEstimate | None, presence: TeamPresence, now: da
         return None
     tz = customer_zone(customer_tz)
     if presence.on_shift == 0:
-        return CustomerWait("nobody_on_shift", None, None, None, "low", now, presence.back_at, tz)
+        back = None if presence.back_at is None else presence.back_at.astimezone(UTC)
+        return CustomerWait("nobody_on_shift", None, None, None, "low", now, back, tz)
     if estimate.longer_than_usual or estimate.seconds >= HORIZON_S:
         return CustomerWait("longer_than_usual", None, None, None, estimate.confidence, now, None, tz)
     return CustomerWait("estimate", estimate.seconds, estimate.low, estimate.high, estimate.confidence, now, None, tz)
