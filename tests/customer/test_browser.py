@@ -62,7 +62,7 @@ def browser() -> Iterator[Any]:
     for flag in [*FLAGS, f"--user-data-dir={profile}"]:
         opts.add_argument(flag)
     driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=opts)
-    # The window size includes the browser's own bars; the page itself must be 1280×900, the size checked below.
+    # The window size includes the browser's own bars; the page itself must be 1280x900, the size checked below.
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": VIEWPORT[0], "height": VIEWPORT[1],
                                                                   "deviceScaleFactor": 1, "mobile": False})
     try:
