@@ -91,11 +91,24 @@ def current_or_next_shift(hours: str | None, zone_name: str, now: datetime) -> S
     """The shift running at ``now``, else the next one to start; None when ``hours`` or the zone is unknown."""
     if not hours:
         return None
-    return next(_shifts(hours, zone_name, now), None)
+    return _cached(hours, zone_name, _minute(now), False)
 
 
 def next_shift_start(hours: str | None, zone_name: str, now: datetime) -> Shift | None:
     """The first shift that starts after ``now`` (skipping one that is running); None when unknown."""
     if not hours:
         return None
-    return next((s for s in _shifts(hours, zone_name, now) if s.starts_at > now), None)
+    return _cached(hours, zone_name, _minute(now), True)
+
+
+def _minute(now: datetime) -> datetime:
+    return now.replace(second=0, microsecond=0)
+
+
+@lru_cache(maxsize=2048)
+def _cached(hours: str, zone_name: str, minute: datetime, after: bool) -> Shift | None:
+    # Shift edges fall on whole minutes, so every moment of one minute has the same answer: computed once a
+    # minute per (hours, zone), not once per agent per estimate.
+    if after:
+        return next((s for s in _shifts(hours, zone_name, minute) if s.starts_at > minute), None)
+    return next(_shifts(hours, zone_name, minute), None)
