@@ -207,7 +207,7 @@ def create_app(rt: Runtime, *, run_dispatcher: bool = True) -> Any:
     ctx = WebContext(intake=rt.intake, actions=rt.actions, queries=rt.queries, conversation=rt.conversation,
                      api_keys=rt.settings.api_keys,
                      renderer=Renderer(), readiness=rt.readiness, max_body_bytes=rt.config.limits.max_body_bytes,
-                     queue_labels=rt.labels, reload_rules=rt.reload_rules, estimate_wait=rt.waits.customer_wait)
+                     queue_labels=rt.labels, reload_rules=rt.reload_rules, estimate_wait=rt.waits.intake_wait)
     api = create_api(ctx)
     for integ in rt.integrations:
         integ.mount(api)

@@ -101,7 +101,7 @@ def mount_demo(app: FastAPI, *, intake: Intake, waits: WaitTimes, renderer: Rend
         )
         result = await intake.submit(handoff_in)
         h = result.handoff
-        wait = await waits.customer_wait(h, result.position, body.timezone)
+        wait = await waits.intake_wait(h, result.position, body.timezone)
         message = customer_text(renderer, labels, "escalated", h.locale, {
             "name": (body.name or "").split(" ")[0] or None, "queue": h.queue, "position": result.position,
             **wait_facts(wait)})

@@ -61,10 +61,15 @@ class WaitTimes:
         self.ttl = ttl
         self.default_zone = default_zone
         self._cached: tuple[float, _Snapshot] | None = None
+        self._stale = False
 
     def invalidate(self) -> None:
-        """Forget the cached snapshot (the queue just changed)."""
-        self._cached = None
+        """The queue just changed: the next read that needs the current queue loads it again.
+
+        Intake answers (:meth:`intake_wait`) still reuse the snapshot for up to ``ttl``: a burst of intakes would
+        otherwise reload the whole waiting list once per handoff, since each intake itself changes the queue.
+        """
+        self._stale = True
 
     async def estimate(self, handoff: Handoff, position: int) -> WaitEstimate | None:
         """The wait of a queued handoff; None when it is not waiting (claimed, resolved...)."""
@@ -98,36 +103,48 @@ class WaitTimes:
         """
         if handoff.status is not Status.QUEUED:
             return None
-        if self._fresh() is None:
-            async with self.deps.uow(read_only=True) as uow:
-                return await self.customer_wait_in(uow, handoff, position, customer_tz)
-        return await self.customer_wait_in(None, handoff, position, customer_tz)
+        return await self._wait(handoff, position, customer_tz, stale_ok=False)
 
-    async def customer_wait_in(self, uow: UnitOfWork | None, handoff: Handoff, position: int,
-                               customer_tz: str | None = None) -> CustomerWait | None:
-        """As :meth:`customer_wait`, inside a unit of work the caller already holds (the one code path)."""
-        # No reload per intake: the estimator takes the new handoff as ``handoff`` and the rest of the line from
-        # a snapshot at most ``ttl`` old — a burst of intakes reads the queue once a second, not once each.
+    async def intake_wait(self, handoff: Handoff, position: int, customer_tz: str | None = None
+                          ) -> CustomerWait | None:
+        """:meth:`customer_wait` for the intake answer: the same value, from a snapshot at most ``ttl`` old even
+        if the queue changed since (the intake's own handoff is always counted: the estimator takes it apart)."""
+        # No reload per intake: a burst of intakes reads the queue once a second, not once each.
+        return await self._wait(handoff, position, customer_tz, stale_ok=True)
+
+    async def _wait(self, handoff: Handoff, position: int, customer_tz: str | None, *,
+                    stale_ok: bool) -> CustomerWait | None:
         if handoff.status is not Status.QUEUED:
             return None
-        snap = await self._snapshot(uow)
+        if self._fresh(stale_ok) is None:
+            async with self.deps.uow(read_only=True) as uow:
+                return await self.customer_wait_in(uow, handoff, position, customer_tz, stale_ok=stale_ok)
+        return await self.customer_wait_in(None, handoff, position, customer_tz, stale_ok=stale_ok)
+
+    async def customer_wait_in(self, uow: UnitOfWork | None, handoff: Handoff, position: int,
+                               customer_tz: str | None = None, *, stale_ok: bool = False) -> CustomerWait | None:
+        """As :meth:`customer_wait`, inside a unit of work the caller already holds (the one code path)."""
+        if handoff.status is not Status.QUEUED:
+            return None
+        snap = await self._snapshot(uow, stale_ok)
         now = self.deps.now()
         estimate = self._estimate(snap, handoff, position, now)
         presence = team_presence(snap.people, handoff.queue, now, default_zone=self.default_zone)
         return customer_wait(estimate, presence, now, customer_tz)
 
-    def _fresh(self) -> _Snapshot | None:
-        if self._cached is not None and time.monotonic() - self._cached[0] < self.ttl:
+    def _fresh(self, stale_ok: bool = False) -> _Snapshot | None:
+        if self._cached is not None and (stale_ok or not self._stale) and \
+                time.monotonic() - self._cached[0] < self.ttl:
             return self._cached[1]
         return None
 
-    async def _snapshot(self, uow: UnitOfWork | None) -> _Snapshot:
-        fresh = self._fresh()
+    async def _snapshot(self, uow: UnitOfWork | None, stale_ok: bool = False) -> _Snapshot:
+        fresh = self._fresh(stale_ok)
         if fresh is not None:
             return fresh
         if uow is None:
             async with self.deps.uow(read_only=True) as own:
-                return await self._snapshot(own)
+                return await self._snapshot(own, stale_ok)
         now = self.deps.now()
         side = uow.customer_side
         waiting = tuple(WaitingHandoff(r.id, r.queue, Priority(r.priority), r.created_at)
@@ -144,7 +161,7 @@ class WaitTimes:
                     for q, by_p in (await side.arrivals(now - ARRIVAL_WINDOW)).items()}
         snap = _Snapshot(waiting, agents, people, history, arrivals)
         if self.ttl > 0:
-            self._cached = (time.monotonic(), snap)
+            self._cached, self._stale = (time.monotonic(), snap), False
         return snap
 
 

@@ -67,3 +67,22 @@ async def test_claimed_handoffs_have_no_estimate(cclient: Any, crt: Any) -> None
     await cclient.post(f"/v1/handoffs/{h['id']}/claim", json={"agent_id": "emma"}, headers=KEY)
     assert await estimate(crt, h["id"]) is None
     assert await WaitTimes(crt.deps).customer_wait((await crt.queries.handoff(h["id"])).handoff, 0) is None
+
+
+async def test_a_queue_change_reaches_status_at_once_and_intake_answers_within_ttl(cclient: Any, crt: Any) -> None:
+    clock = FakeClock(crt.deps.now())
+    waits = WaitTimes(replace(crt.deps, clock=clock), ttl=3600)
+    a = await new_handoff(cclient)
+    h = (await crt.queries.handoff(a["id"])).handoff
+    before = await waits.customer_wait(h, 1)
+    assert before is not None and before.seconds == 0  # two free agents
+    for agent in ("emma", "raj"):  # now nobody has a free slot
+        other = await new_handoff(cclient)
+        await cclient.post(f"/v1/handoffs/{other['id']}/claim", json={"agent_id": agent}, headers=KEY)
+    waits.invalidate()  # what the SSE destination does on each queue change
+    clock.t = crt.deps.now()  # one moment from here on
+    reused = await waits.intake_wait(h, 1)
+    assert reused is not None and reused.seconds == 0  # an intake burst reuses the snapshot (at most ttl old)
+    fresh = await waits.customer_wait(h, 1)
+    assert fresh is not None and fresh.seconds is not None and fresh.seconds > 0  # status, SSE, updates: current
+    assert await waits.intake_wait(h, 1) == fresh  # and the intake reads the reloaded snapshot from then on
