@@ -83,6 +83,8 @@ class Runtime:
     queries: Any
     conversation: Any
     routing: Any
+    waits: Any = None  # handoff.services.waits.WaitTimes: the one wait estimate every customer path reads
+    labels: Any = None  # templates.customer.QueueLabels: queue names customers read, per locale
     dispatcher: Any = None
     callbacks: Any = None  # handoff.callbacks.CallbackPolicy: where customer webhooks may go
     destinations: list[Any] = field(default_factory=list)
@@ -171,8 +173,11 @@ def _check_rule_queues(rules: Any, config: Any) -> None:
 
 
 def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bool | None = None,
-          integrations: Sequence[IntegrationFactory] | None = None) -> Runtime:
-    """Wire one process: database, rules, use cases, integrations and their destinations, dispatcher."""
+          integrations: Sequence[IntegrationFactory] | None = None, clock: Any = None) -> Runtime:
+    """Wire one process: database, rules, use cases, integrations and their destinations, dispatcher.
+
+    ``clock`` (anything with ``now()``) replaces the system clock, for tests that need one fixed moment.
+    """
     from handoff.callbacks import CallbackPolicy
     from handoff.config import ConfigError, load_config
     from handoff.decide import RuleEngine, Rules
@@ -183,9 +188,11 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
     from handoff.services.dispatcher import Dispatcher
     from handoff.services.intake import Intake
     from handoff.services.queries import Queries
+    from handoff.services.waits import WaitTimes
     from handoff.store.db import create_engine
     from handoff.store.uow import SqlUnitOfWork
     from integrations.log_destination import LogDestination
+    from templates.customer import QueueLabels
 
     config = load_config(settings.config_path)
     callbacks = CallbackPolicy.parse(getattr(settings, "callback_allow", ""))
@@ -205,11 +212,12 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
     def uow(*, read_only: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(engine, routing, _Notify(), read_only=read_only)
 
-    deps = Deps(uow=uow, config=config)
+    deps = Deps(uow=uow, config=config) if clock is None else Deps(uow=uow, config=config, clock=clock)
     rt = Runtime(settings=settings, config=config, engine=engine, deps=deps, engine_rules=rule_engine,
                  intake=Intake(deps, rule_engine, callbacks), actions=AgentActions(deps), queries=Queries(deps),
                  conversation=Conversation(deps), routing=routing, destinations=destinations,
-                 callbacks=callbacks)
+                 callbacks=callbacks, waits=WaitTimes(deps, default_zone=rules.business_hours.timezone),
+                 labels=QueueLabels(config.queues))
     if config.outbox.log_destination if with_log is None else with_log:
         destinations.append(LogDestination())
     destinations.extend(extra_destinations)
@@ -240,14 +248,12 @@ def create_app(rt: Runtime, *, run_dispatcher: bool = True) -> Any:
     from bot.web.api import WebContext, create_api
     from bot.web.auth import KeyAuth
     from handoff.services.keys import ApiKeys
-    from handoff.services.waits import WaitTimes
     from templates import Renderer
 
     ctx = WebContext(intake=rt.intake, actions=rt.actions, queries=rt.queries, conversation=rt.conversation,
                      auth=KeyAuth(ApiKeys(rt.deps, rt.settings.api_keys)),
                      renderer=Renderer(), readiness=rt.readiness, limits=rt.config.limits,
-                     queue_labels={k: rt.config.label(k) for k in rt.config.queues},
-                     reload_rules=rt.reload_rules, estimate_wait=WaitTimes(rt.deps).intake_hook)
+                     queue_labels=rt.labels, reload_rules=rt.reload_rules, estimate_wait=rt.waits.intake_wait)
     api = create_api(ctx)
     for integ in rt.integrations:
         integ.mount(api)

@@ -29,6 +29,10 @@ class QueueConfig(_Model):
     display_name: str | None = None
     channels: dict[str, str] = Field(default_factory=dict, description="surface → channel id (slack: C…)")
     lead: str | None = Field(default=None, description="agent id of the queue lead, flagged on unrouted handoffs")
+    labels: dict[Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")],
+                 Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=dict, description="locale → the name customers read (es: Facturación); built-in "
+                                          "translations cover the five default queues")
 
 
 class AgentConfig(_Model):

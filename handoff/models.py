@@ -225,6 +225,13 @@ class Agent:
     working_hours: str | None = None
     manager_of: tuple[str, ...] = ()
 
+    @property
+    def public_name(self) -> str | None:
+        """The name a customer may see: the display name, unless it is only the id (an agent registered on
+        first use from Slack is called ``U0EMMA…`` until a real name is known). None: say "a specialist"."""
+        name = self.display_name.strip()
+        return name if name and name != self.id else None
+
 
 @dataclass(frozen=True, slots=True)
 class Customer:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from handoff.eta import WaitEstimate
+from handoff.eta import WAIT_FACT_KEYS, CustomerWait, wait_facts
 from handoff.models import Event, EventKind, Handoff, Status
 from handoff.ports import UpdateSchedule
 
@@ -32,6 +32,8 @@ QUEUE_KINDS: frozenset[EventKind] = frozenset({
 
 WAIT_UPDATE = "wait_update"
 CALLBACK_OFFER = "callback_offer"
+ABOUT_CHARS = 80
+"""Longest quote of the customer's first message in the agent's introduction."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,28 +54,43 @@ class CustomerMessage:
 
 @dataclass(frozen=True, slots=True)
 class MessageContext:
-    """What the service loaded to describe one event: current state, names, place in line, estimate."""
+    """What the service loaded to describe one event: current state, names, place in line, the wait.
+
+    ``agent_names`` holds only names fit for the customer (:attr:`handoff.models.Agent.public_name`); an agent
+    missing from it is "a specialist".
+    """
 
     handoff: Handoff
     customer_name: str | None = None
     agent_names: Mapping[str, str] = field(default_factory=dict)
     about: str | None = None
     position: int = 0
-    estimate: WaitEstimate | None = None
+    wait: CustomerWait | None = None
 
 
 def first_name(name: str | None) -> str | None:
     return (name or "").strip().split(" ")[0] or None
 
 
-def _wait_facts(position: int, estimate: WaitEstimate | None) -> dict[str, Any]:
-    return {
-        "position": position or None,
-        "wait_seconds": None if estimate is None else estimate.seconds,
-        "wait_low": None if estimate is None else estimate.low,
-        "wait_high": None if estimate is None else estimate.high,
-        "longer_than_usual": bool(estimate and estimate.longer_than_usual),
-    }
+def excerpt(text: str | None, limit: int = ABOUT_CHARS) -> str | None:
+    """``text`` on one line, cut at a word boundary with an ellipsis when longer than ``limit`` characters.
+
+    A single word longer than the limit (a URL, an order number) is cut inside it: there is no boundary.
+    """
+    flat = " ".join((text or "").split())
+    if not flat:
+        return None
+    if len(flat) <= limit:
+        return flat
+    head = flat[: limit - 1]  # room for the ellipsis
+    if not flat[limit - 1].isspace():  # the cut falls inside a word: back up to the last boundary
+        cut = head.rfind(" ")
+        head = head[:cut] if cut > 0 else head
+    return head.rstrip(" ,;:.-\u2013\u2014") + "…"
+
+
+def _wait_facts(position: int, wait: CustomerWait | None) -> dict[str, Any]:
+    return {"position": position or None, **wait_facts(wait)}
 
 
 def message_for(event: Event, ctx: MessageContext) -> CustomerMessage | None:
@@ -95,7 +112,7 @@ def message_for(event: Event, ctx: MessageContext) -> CustomerMessage | None:
     match event.kind:
         case EventKind.CREATED:
             return CustomerMessage("queued", "escalated", {"name": name, "queue": str(d.get("queue") or queue),
-                                                           **_wait_facts(ctx.position, ctx.estimate)})
+                                                           **_wait_facts(ctx.position, ctx.wait)})
         case EventKind.CLAIMED:
             return CustomerMessage("agent_joined", "agent_intro", {
                 "name": name, "agent_name": agent or "", "queue": str(d.get("queue") or queue), "about": ctx.about})
@@ -107,18 +124,17 @@ def message_for(event: Event, ctx: MessageContext) -> CustomerMessage | None:
         case EventKind.TRANSFERRED:
             to_queue = str(d.get("to_queue") or queue)
             return CustomerMessage("transferred", "transferred", {"name": name, "queue": to_queue,
-                                                                  **_wait_facts(ctx.position, ctx.estimate)})
+                                                                  **_wait_facts(ctx.position, ctx.wait)})
         case EventKind.RELEASED | EventKind.ESCALATED | EventKind.REOPENED:
             return CustomerMessage("requeued", "requeued", {"reason": event.kind.value, "queue": queue,
-                                                            **_wait_facts(ctx.position, ctx.estimate)})
+                                                            **_wait_facts(ctx.position, ctx.wait)})
         case EventKind.RESOLVED:
             return CustomerMessage("resolved", "resolved", {"name": name, "agent_name": agent or ""})
         case EventKind.CLOSED:
             return CustomerMessage("closed", "closed", {})
         case EventKind.CUSTOMER_UPDATE_SENT:
             update = str(d.get("update", WAIT_UPDATE))
-            facts = {k: d.get(k) for k in ("position", "wait_seconds", "wait_low", "wait_high", "longer_than_usual",
-                                           "waited_seconds")}
+            facts = {k: d.get(k) for k in ("position", *WAIT_FACT_KEYS, "waited_seconds")}  # as sent
             kind = CALLBACK_OFFER if update == CALLBACK_OFFER else WAIT_UPDATE
             return CustomerMessage(kind, kind, {"name": name, "queue": str(d.get("queue") or queue), **facts})
         case EventKind.CSAT_RECEIVED:
@@ -148,7 +164,7 @@ class DueUpdate:
     callback_offered: bool
 
 
-def next_update(h: Handoff, row: UpdateSchedule, position: int, estimate: WaitEstimate | None, now: datetime,
+def next_update(h: Handoff, row: UpdateSchedule, position: int, wait: CustomerWait | None, now: datetime,
                 policy: UpdatePolicy) -> DueUpdate | None:
     """Which scheduled update a waiting customer gets now (None: not waiting any more; park the row).
 
@@ -159,11 +175,11 @@ def next_update(h: Handoff, row: UpdateSchedule, position: int, estimate: WaitEs
     if h.status is not Status.QUEUED:
         return None
     waited = max(0.0, (now - h.created_at).total_seconds())
-    if estimate is None:
+    if wait is None:
         close = position <= 1
     else:
-        close = not estimate.longer_than_usual and estimate.seconds <= policy.close_seconds
+        close = wait.seconds is not None and wait.seconds <= policy.close_seconds
     interval = policy.min_interval_seconds if close else policy.max_interval_seconds
-    facts: dict[str, Any] = {"queue": h.queue, "waited_seconds": round(waited), **_wait_facts(position, estimate)}
+    facts: dict[str, Any] = {"queue": h.queue, "waited_seconds": round(waited), **_wait_facts(position, wait)}
     offer = row.callback_offered_at is None and waited >= policy.long_wait_seconds and not close
     return DueUpdate(CALLBACK_OFFER if offer else WAIT_UPDATE, facts, now + timedelta(seconds=interval), offer)

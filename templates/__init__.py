@@ -48,6 +48,7 @@ class Renderer:
     """Renders templates by name (``customer/en/escalated.txt.j2``, ``slack/card.json.j2``)."""
 
     def __init__(self, root: Path = TEMPLATES_DIR) -> None:
+        self.root = root
         self.env = ImmutableSandboxedEnvironment(
             loader=FileSystemLoader(str(root)), undefined=StrictUndefined, autoescape=False,
             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False,
@@ -62,13 +63,32 @@ class Renderer:
         return json.loads(self.env.get_template(template).render(**context))
 
     def customer_text(self, kind: str, locale: str, **facts: Any) -> str:
-        """The customer-facing message ``kind`` in the customer's language, falling back to English."""
+        """The customer-facing message ``kind`` in the customer's language, falling back to English.
+
+        Callers with a queue use :func:`templates.customer.customer_text`, which also names the team in the
+        language the text is written in.
+        """
         for loc in _locale_chain(locale):
             try:
                 return self.text(f"customer/{loc}/{kind}.txt.j2", **facts)
             except TemplateNotFound:
                 continue
         raise TemplateNotFound(f"customer/{DEFAULT_LOCALE}/{kind}.txt.j2")
+
+    def customer_locale(self, locale: str) -> str:
+        """The locale customer texts for ``locale`` are written in: ``es-MX`` → ``es``, ``fr`` → ``en`` (no
+        French templates), so every word of one message — the team's name too — is in one language."""
+        return _customer_locale(self.root, locale)
+
+
+@lru_cache(maxsize=256)
+def _customer_locale(root: Path, locale: str) -> str:
+    return next((loc for loc in _locale_chain(locale) if (root / "customer" / loc).is_dir()), DEFAULT_LOCALE)
+
+
+def locale_chain(locale: str) -> tuple[str, ...]:
+    """``es_MX`` → ``("es-mx", "es", "en")``: the locales tried for ``locale``, most specific first."""
+    return _locale_chain(locale)
 
 
 @lru_cache(maxsize=256)

@@ -82,6 +82,23 @@ class SlackCalls:
             return RetryLater(f"{method}: HTTP {status} {error}")
         return PermanentFailure(f"{method}: {error}")
 
+    async def user_name(self, user: str) -> str | None:
+        """The name a Slack user shows (profile display name, else real name); None when Slack will not say.
+
+        Only to name an agent to customers, so a failure is logged and answered with None, never raised.
+        """
+        try:
+            r = await self._call("users.info", None, "users", None, {"user": user}, form=True)
+        except (RetryLater, PermanentFailure, MessageGone, ChannelUnavailable) as exc:
+            log.warning("users.info failed, the agent keeps their current name: %s", exc)
+            return None
+        profile = (r.get("user") or {}).get("profile") or {}
+        for key in ("display_name", "real_name"):
+            name = str(profile.get(key) or "").strip()
+            if name:
+                return name
+        return None
+
     async def post(self, channel: str, **kwargs: Any) -> Any:
         """``chat.postMessage`` (paced per channel)."""
         return await self._call("chat.postMessage", self.pacers.post(channel), "lane", channel,

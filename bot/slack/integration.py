@@ -46,7 +46,8 @@ class SlackIntegration:
         if getattr(settings, "salesforce_instance_url", None):
             crm_urls["salesforce"] = settings.salesforce_instance_url.rstrip("/") + "/lightning/r/Case/{id}/view"
         self.renderer = SlackRenderer(crm_urls=crm_urls)
-        self.people = People(rt.queries)
+        self.people = People(rt.queries, names=self.calls.user_name,
+                             rename=lambda agent_id, name: rt.actions.update_agent(agent_id, {"display_name": name}))
         self.home = HomePublisher(rt.queries, self.calls, self.renderer, self.people, rt.deps)
         self.surface = SlackSurface(self.calls, self.renderer, default_channel=settings.slack_default_channel)
         self.destination = CardDelivery(rt.deps, rt.queries, self.surface, on_change=self.home.changed)

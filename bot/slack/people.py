@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from handoff.chat.pacing import SurfaceHealth
 from handoff.models import Agent
@@ -19,13 +20,23 @@ def looks_like_slack_user(value: str) -> bool:
 
 class People:
     """Maps a Slack user id to an agent id: the agent whose ``handles.slack`` matches, else the user id itself
-    (the domain registers it on first use). Agents are re-read at most every ``ttl`` seconds."""
+    (the domain registers it on first use). Agents are re-read at most every ``ttl`` seconds.
 
-    def __init__(self, queries: Queries, ttl: float = 2.0) -> None:
+    With ``names`` (Slack's profile name of a user) and ``rename`` (store an agent's display name), an agent
+    with no real name yet — one registered from Slack is called ``U0…`` — gets their Slack profile name the
+    first time they act, so customers read "Emma", not an id. Asked once per user per process.
+    """
+
+    def __init__(self, queries: Queries, ttl: float = 2.0, *,
+                 names: Callable[[str], Awaitable[str | None]] | None = None,
+                 rename: Callable[[str, str], Awaitable[Any]] | None = None) -> None:
         self.queries = queries
         self.ttl = ttl
+        self.names = names
+        self.rename = rename
         self._at = -1e9
         self._agents: dict[str, Agent] = {}
+        self._asked: set[str] = set()
 
     async def agents(self) -> Mapping[str, Agent]:
         if time.monotonic() - self._at > self.ttl:
@@ -37,11 +48,24 @@ class People:
         self._at = -1e9
 
     async def agent_id(self, slack_user: str) -> str:
-        for agent in (await self.agents()).values():
-            if agent.handles.get(SURFACE) == slack_user:
-                return agent.id
-        found = await self.queries.agent_by_handle(SURFACE, slack_user)  # configured since the last read
-        return found.id if found else slack_user
+        agent = next((a for a in (await self.agents()).values() if a.handles.get(SURFACE) == slack_user), None)
+        if agent is None:
+            agent = await self.queries.agent_by_handle(SURFACE, slack_user)  # configured since the last read
+        if agent is None:
+            agent = (await self.agents()).get(slack_user)  # registered on first use under the Slack id
+        agent_id = agent.id if agent else slack_user
+        if (agent is None or agent.public_name is None) and slack_user not in self._asked:
+            await self._learn_name(slack_user, agent_id)
+        return agent_id
+
+    async def _learn_name(self, slack_user: str, agent_id: str) -> None:
+        if self.names is None or self.rename is None:
+            return
+        self._asked.add(slack_user)
+        name = await self.names(slack_user)
+        if name and name != agent_id:
+            await self.rename(agent_id, name)
+            self.invalidate()
 
     async def slack_user(self, agent_id: str) -> str | None:
         agent = (await self.agents()).get(agent_id)

@@ -37,6 +37,7 @@ from bot.web.schemas import (
 from handoff.auth import Scope
 from handoff.config import Limits
 from handoff.contract import ConversationIn, HandoffIn
+from handoff.eta import CustomerWait, wait_facts
 from handoff.lifecycle import EscalationForm
 from handoff.models import Actor, Agent, Decision, Event, Handoff, Status, Surface
 from handoff.services.agent_actions import AgentActions
@@ -44,13 +45,22 @@ from handoff.services.conversation import Conversation
 from handoff.services.intake import Intake
 from handoff.services.queries import Queries
 from templates import Renderer
+from templates.customer import QueueLabels, customer_text
 
 Health = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
-WaitEstimator = Callable[[Handoff, int], Awaitable[tuple[int | None, bool]]]
+WaitEstimator = Callable[[Handoff, int, "str | None"], Awaitable[CustomerWait | None]]
+"""``WaitTimes.customer_wait``: (handoff, position, customer's time zone) → what the customer is told."""
 
 
-async def _no_estimate(h: Handoff, position: int) -> tuple[int | None, bool]:
-    return None, False
+async def _no_estimate(h: Handoff, position: int, customer_tz: str | None) -> CustomerWait | None:
+    return None
+
+
+class IntakeAnswer(IntakeOut):
+    """The intake answer plus ``wait``: the same object as ``/status``'s ``estimate`` (state, seconds, range,
+    ``back_at``), so a caller need not read the text to know that nobody is on shift."""
+
+    wait: dict[str, Any] | None = None
 
 
 @dataclass
@@ -66,7 +76,7 @@ class WebContext:
     readiness: Health
     limits: Limits = field(default_factory=Limits)
     estimate_wait: WaitEstimator = _no_estimate
-    queue_labels: dict[str, str] = field(default_factory=dict)
+    queue_labels: QueueLabels = field(default_factory=QueueLabels)
     reload_rules: Callable[[], str] | None = None
 
 
@@ -116,33 +126,30 @@ def create_api(ctx: WebContext) -> FastAPI:
         await ctx.auth.check_key(authorization)
         per_key.check(hashlib.sha256((authorization or "").encode()).digest(), "requests for this API key")
 
-    def customer_message(h: Handoff, position: int, wait: int | None, longer: bool, name: str | None) -> str:
-        return ctx.renderer.customer_text(
-            "escalated", h.locale, name=(name or "").split(" ")[0] or None,
-            team=ctx.queue_labels.get(h.queue, h.queue), position=position, wait_seconds=wait,
-            longer_than_usual=longer)
+    def customer_message(locale: str, queue: str, position: int | None, wait: CustomerWait | None,
+                         name: str | None) -> str:
+        return customer_text(ctx.renderer, ctx.queue_labels, "escalated", locale, {
+            "name": (name or "").split(" ")[0] or None, "queue": queue, "position": position, **wait_facts(wait)})
 
-    @intake.post("/handoffs", status_code=201, response_model=IntakeOut, tags=["intake"])
-    async def create_handoff(body: HandoffIn, request: Request, response: Response) -> IntakeOut:
+    @intake.post("/handoffs", status_code=201, response_model=IntakeAnswer, tags=["intake"])
+    async def create_handoff(body: HandoffIn, request: Request, response: Response) -> IntakeAnswer:
         result = await ctx.intake.submit(body)
         h = result.handoff
         if not result.created:
             response.status_code = 200
-        wait, longer = await ctx.estimate_wait(h, result.position)
-        return IntakeOut(
+        wait = await ctx.estimate_wait(h, result.position, body.customer.timezone)
+        return IntakeAnswer(
             id=h.id, status=h.status, priority=h.priority, queue=h.queue, topic=h.topic, urgency=h.urgency, why=h.why,
-            position=result.position, estimated_wait_seconds=wait,
-            customer_message=customer_message(h, result.position, wait, longer, body.customer.name),
+            position=result.position, estimated_wait_seconds=wait.seconds if wait else None,
+            customer_message=customer_message(h.locale, h.queue, result.position, wait, body.customer.name),
             status_url=f"/v1/handoffs/{h.id}/status", customer_token=h.customer_token, sla_due_at=h.sla_due_at,
-            created=result.created,
+            created=result.created, wait=wait.as_json() if wait else None,
         )
 
     @intake.post("/evaluate", response_model=EvaluateOut, tags=["intake"])
     async def evaluate(body: ConversationIn) -> EvaluateOut:
         d: Decision = await ctx.intake.evaluate(body)
-        msg = ctx.renderer.customer_text("escalated", body.customer.locale, name=None,
-                                         team=ctx.queue_labels.get(d.queue, d.queue), position=None, wait_seconds=None,
-                                         longer_than_usual=False) if d.escalate else ""
+        msg = customer_message(body.customer.locale, d.queue, None, None, None) if d.escalate else ""
         return EvaluateOut(escalate=d.escalate, urgency=d.urgency, reasons=[r.as_dict() for r in d.reasons],  # type: ignore[misc]
                            topic=d.topic, priority=d.priority, queue=d.queue, why=d.why,
                            rules_version=d.rules_version, suggested_agent_id=d.suggested_agent_id,

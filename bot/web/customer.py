@@ -16,7 +16,7 @@ polls). Open streams are capped per token and per client address (``limits.strea
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +39,7 @@ from handoff.services.customer import CustomerSide, StatusView
 from handoff.services.updates import CustomerUpdates
 from handoff.services.waits import WaitTimes
 from templates import Renderer
+from templates.customer import QueueLabels
 
 log = logging.getLogger("baton.customer")
 STATIC = Path(__file__).resolve().parent / "static"
@@ -64,15 +65,20 @@ class CallbackBody(_Body):
     note: Annotated[str, Field(max_length=1000)] | None = None
 
 
-def status_json(view: StatusView, labels: Mapping[str, str], *, with_messages: bool = True) -> dict[str, Any]:
-    """The customer's status; only customer-safe fields (no reasons, notes, agent ids or estimate basis)."""
-    h, e = view.handoff, view.estimate
+def status_json(view: StatusView, labels: QueueLabels, renderer: Renderer, *,
+                with_messages: bool = True) -> dict[str, Any]:
+    """The customer's status; only customer-safe fields (no reasons, notes, agent ids or estimate basis).
+
+    ``estimate`` is :meth:`CustomerWait.as_json` — the same value the intake answer, SSE and webhooks carry.
+    ``agent`` is set once claimed; its ``display_name`` is None when no real name is known ("a specialist").
+    """
+    h = view.handoff
     out: dict[str, Any] = {
-        "id": h.id, "status": h.status.value, "queue": h.queue, "team": labels.get(h.queue, h.queue),
+        "id": h.id, "status": h.status.value, "queue": h.queue,
+        "team": labels.label(h.queue, renderer.customer_locale(h.locale)),
         "position": view.position or None,
-        "estimate": None if e is None else {"seconds": e.seconds, "low": e.low, "high": e.high,
-                                            "confidence": e.confidence, "longer_than_usual": e.longer_than_usual},
-        "agent": {"display_name": view.agent_name} if view.agent_name else None,
+        "estimate": None if view.wait is None else view.wait.as_json(),
+        "agent": {"display_name": view.agent_name} if h.claimed_by else None,
         "rated": view.rated, "callback_requested": view.callback_requested,
     }
     if with_messages:
@@ -92,7 +98,7 @@ class CustomerIntegration:
     updates: CustomerUpdates
     broadcaster: Broadcaster
     renderer: Renderer
-    labels: dict[str, str]
+    labels: QueueLabels
     demo: bool
     tick_seconds: float
     intake: Any = None
@@ -200,7 +206,7 @@ class CustomerIntegration:
         @r.get("/status")
         async def status(h: Customer, after: Annotated[int, Query(ge=-1, le=10**9)] = -1) -> dict[str, Any]:
             """Status, place in line, estimate, the agent's display name, and messages after the ``after`` cursor."""
-            return status_json(await side.status(h.id, after), labels)
+            return status_json(await side.status(h.id, after), labels, self.renderer)
 
         @r.get("/events")
         async def events(h: Customer, request: Request,
@@ -212,7 +218,7 @@ class CustomerIntegration:
                 start = int(last_event_id.strip())
 
             async def current(handoff_id: str) -> dict[str, Any]:
-                return status_json(await side.status(handoff_id, 10**9), labels, with_messages=False)
+                return status_json(await side.status(handoff_id, 10**9), labels, self.renderer, with_messages=False)
 
             slot = self.slots.acquire(h.id, request.client.host if request.client else "?")
             body = customer_stream(side, self.broadcaster, self.renderer, labels, h.id, h.queue, start, current,
@@ -269,15 +275,13 @@ def _static_routes(app: FastAPI) -> None:
 
 def customer_integration(settings: Any, rt: Any) -> CustomerIntegration:
     """Build the customer side from settings and the runtime (always on)."""
-    deps = rt.deps
-    waits = WaitTimes(deps)
+    deps, waits = rt.deps, rt.waits  # one WaitTimes per process: every path reads (and invalidates) one snapshot
     side = CustomerSide(deps, waits, rt.conversation)
     renderer = Renderer()
-    labels = {k: (q.display_name or k) for k, q in rt.config.queues.items()}
     broadcaster = Broadcaster(db_reads=rt.config.limits.stream_db_reads)
     integ = CustomerIntegration(
-        side=side, waits=waits, updates=CustomerUpdates(deps, WaitTimes(deps)), broadcaster=broadcaster,
-        renderer=renderer, labels=labels, demo=bool(getattr(settings, "demo", False)),
+        side=side, waits=waits, updates=CustomerUpdates(deps, waits), broadcaster=broadcaster,
+        renderer=renderer, labels=rt.labels, demo=bool(getattr(settings, "demo", False)),
         tick_seconds=rt.config.customer_updates.tick_seconds, intake=rt.intake, limits=rt.config.limits,
     )
     integ.destinations.append(SseDestination(broadcaster, waits, deps))

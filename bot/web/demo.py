@@ -11,18 +11,20 @@ and it is rate-limited per client address and overall. Do not turn it on in prod
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.web.ratelimit import TokenBuckets
 from handoff.contract import AIContext, CustomerIn, HandoffIn, TriggerIn, Turn
+from handoff.eta import wait_facts
 from handoff.services.intake import Intake
 from handoff.services.waits import WaitTimes
+from handoff.shifts import zone
 from templates import Renderer
+from templates.customer import QueueLabels, customer_text
 
 PER_CLIENT_PER_MINUTE = 6
 OVERALL_PER_MINUTE = 60
@@ -39,7 +41,15 @@ class DemoHandoffBody(BaseModel):
     conversation_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
     name: Annotated[str, Field(max_length=80)] | None = None
     locale: Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")] = "en"
+    timezone: Annotated[str, Field(max_length=64)] | None = None
     transcript: Annotated[list[DemoTurn], Field(min_length=1, max_length=30)]
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str | None) -> str | None:
+        """A zone the browser reports that this machine does not know is dropped, not refused: it only words
+        "the team is back at …", and the customer then reads the time in UTC."""
+        return v if v and zone(v) is not None else None
 
 
 class DemoLimits:
@@ -56,7 +66,7 @@ class DemoLimits:
 
 
 def mount_demo(app: FastAPI, *, intake: Intake, waits: WaitTimes, renderer: Renderer,
-               labels: Mapping[str, str], limiter: DemoLimits | None = None) -> None:
+               labels: QueueLabels, limiter: DemoLimits | None = None) -> None:
     """Add ``POST /demo/handoffs`` (call only when ``settings.demo`` is true)."""
     limits = limiter or DemoLimits()
 
@@ -67,20 +77,20 @@ def mount_demo(app: FastAPI, *, intake: Intake, waits: WaitTimes, renderer: Rend
         first = next((t.text for t in body.transcript if t.role == "customer"), "")
         handoff_in = HandoffIn(
             source="demo", conversation_id=body.conversation_id,
-            customer=CustomerIn(name=body.name or None, locale=body.locale),
+            customer=CustomerIn(name=body.name or None, locale=body.locale, timezone=body.timezone),
             transcript=[Turn(role=t.role, text=t.text) for t in body.transcript],
             ai=AIContext(summary=f"Demo: {first[:200]}"),
             trigger=TriggerIn(reason="customer_request", detail="asked for a human in the demo widget"),
         )
         result = await intake.submit(handoff_in)
         h = result.handoff
-        seconds, longer = await waits.intake_hook(h, result.position)
-        team = labels.get(h.queue, h.queue)
-        message = renderer.customer_text("escalated", h.locale, name=(body.name or "").split(" ")[0] or None,
-                                         team=team, position=result.position, wait_seconds=seconds,
-                                         longer_than_usual=longer)
+        wait = await waits.intake_wait(h, result.position, body.timezone)
+        message = customer_text(renderer, labels, "escalated", h.locale, {
+            "name": (body.name or "").split(" ")[0] or None, "queue": h.queue, "position": result.position,
+            **wait_facts(wait)})
         return JSONResponse({
-            "id": h.id, "customer_token": h.customer_token, "status": h.status.value, "queue": h.queue, "team": team,
-            "position": result.position, "estimated_wait_seconds": seconds, "longer_than_usual": longer,
+            "id": h.id, "customer_token": h.customer_token, "status": h.status.value, "queue": h.queue,
+            "team": labels.label(h.queue, renderer.customer_locale(h.locale)), "position": result.position,
+            "estimated_wait_seconds": wait.seconds if wait else None, "wait": wait.as_json() if wait else None,
             "customer_message": message, "status_url": f"/v1/handoffs/{h.id}/status",
         }, status_code=201 if result.created else 200)

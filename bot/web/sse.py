@@ -30,7 +30,7 @@ from handoff.services.customer import CustomerSide
 from handoff.services.waits import WaitTimes
 from handoff.updates import CUSTOMER_KINDS, QUEUE_KINDS
 from templates import Renderer
-from templates.customer import event_json
+from templates.customer import QueueLabels, event_json
 
 log = logging.getLogger("baton.sse")
 
@@ -198,7 +198,7 @@ class StreamSettings:
 
 
 async def customer_stream(side: CustomerSide, broadcaster: Broadcaster, renderer: Renderer,
-                          labels: Mapping[str, str], handoff_id: str, queue: str, last_id: int,
+                          labels: QueueLabels, handoff_id: str, queue: str, last_id: int,
                           status_json: Callable[[str], Awaitable[dict[str, Any]]],
                           disconnected: Callable[[], Awaitable[bool]],
                           cfg: StreamSettings | None = None) -> AsyncIterator[str]:

@@ -7,22 +7,20 @@ have a free slot are ranked. Every part is in 0..1 and returned with the score, 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handoff.contract import ConversationIn
 from handoff.decide.context import AgentSnapshot, DecisionContext
 from handoff.decide.rules import Rules
 from handoff.decide.text import words
 from handoff.models import AgentStatus, Tier
+from handoff.shifts import within_hours, zone
 
 _TIER_RANK = {t: i for i, t in enumerate(Tier)}
-_HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,45 +157,14 @@ def _availability(rules: Rules, snap: AgentSnapshot, now: datetime) -> float:
     av = rules.routing.availability
     status = {AgentStatus.AVAILABLE: av.available, AgentStatus.BUSY: av.busy, AgentStatus.AWAY: av.away}
     base = status.get(snap.agent.status, 0.0)
-    zone = snap.agent.timezone or rules.business_hours.timezone
-    on_shift = within_hours(snap.agent.working_hours, zone, now)
+    tz_name = snap.agent.timezone or rules.business_hours.timezone
+    on_shift = within_hours(snap.agent.working_hours, tz_name, now)
     return base if on_shift is not False else base * av.outside_hours
 
 
-def within_hours(hours: str | None, zone: str, now: datetime) -> bool | None:
-    """Whether ``now`` falls in ``hours`` ("09:00-17:00", overnight spans allowed) in ``zone``; None if unknown."""
-    if not hours:
-        return None
-    m = _HOURS.match(hours)
-    tz = _zone(zone)
-    if m is None or tz is None:
-        return None
-    h1, m1, h2, m2 = (int(g) for g in m.groups())
-    if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59:
-        return None
-    start, end = time(h1, m1), time(min(h2, 23), m2 if h2 < 24 else 59)
-    local = _local_time(tz, now)
-    return start <= local < end if start <= end else (local >= start or local < end)
-
-
 @lru_cache(maxsize=1024)
-def _local_time(tz: ZoneInfo, now: datetime) -> time:
-    return now.astimezone(tz).time()
-
-
-@lru_cache(maxsize=512)
-def _zone(name: str | None) -> ZoneInfo | None:
-    if not name:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
-@lru_cache(maxsize=1024)
-def _offset_hours(zone: str | None, now: datetime) -> float | None:
-    tz = _zone(zone)
+def _offset_hours(zone_name: str | None, now: datetime) -> float | None:
+    tz = zone(zone_name)
     if tz is None:
         return None
     offset = now.astimezone(tz).utcoffset()

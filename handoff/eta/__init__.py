@@ -4,6 +4,17 @@ Pure domain code: the service loads a :class:`QueueSnapshot` and a :class:`Handl
 store and calls :func:`estimate_wait` on every queue change.
 """
 
+from handoff.eta.customer_wait import (
+    WAIT_FACT_KEYS,
+    CustomerWait,
+    TeamPresence,
+    WaitState,
+    agent_shift,
+    customer_wait,
+    customer_zone,
+    team_presence,
+    wait_facts,
+)
 from handoff.eta.distributions import (
     ABSENCE_MEDIAN_S,
     ABSENCE_SIGMA,
@@ -35,13 +46,22 @@ __all__ = [
     "PRIOR_SIGMA",
     "PRIOR_WEIGHT",
     "SAMPLES",
+    "WAIT_FACT_KEYS",
     "AgentLoad",
     "Confidence",
+    "CustomerWait",
     "HandleTimeHistory",
     "HandleTimeModel",
     "InProgress",
     "QueueSnapshot",
+    "TeamPresence",
     "WaitEstimate",
+    "WaitState",
     "WaitingHandoff",
+    "agent_shift",
+    "customer_wait",
+    "customer_zone",
     "estimate_wait",
+    "team_presence",
+    "wait_facts",
 ]

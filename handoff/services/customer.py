@@ -13,13 +13,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from handoff.errors import IllegalTransition, InvalidCommand, NotFound, Unauthorized
-from handoff.eta import WaitEstimate
-from handoff.models import Actor, ActorType, Event, EventKind, Handoff, Status, Surface
+from handoff.eta import CustomerWait
+from handoff.models import Actor, ActorType, Agent, Event, EventKind, Handoff, Status, Surface
 from handoff.ports import Csat, FeedEvent, UnitOfWork
 from handoff.services.common import Deps
 from handoff.services.conversation import Conversation
 from handoff.services.waits import WaitTimes
-from handoff.updates import CUSTOMER_KINDS, QUEUE_KINDS, CustomerMessage, MessageContext, message_for
+from handoff.updates import CUSTOMER_KINDS, QUEUE_KINDS, CustomerMessage, MessageContext, excerpt, message_for
 
 _DUMMY_TOKEN = b"x" * 43
 _KINDS = sorted(k.value for k in CUSTOMER_KINDS)
@@ -49,11 +49,15 @@ class MessageLine:
 
 @dataclass(frozen=True, slots=True)
 class StatusView:
-    """The customer's status page: state, place in line, estimate, who is helping, new messages."""
+    """The customer's status page: state, place in line, the wait, who is helping, new messages.
+
+    ``agent_name`` is the helping agent's public name, None when unclaimed *or* when no real name is known
+    (``claimed_by`` tells the two apart).
+    """
 
     handoff: Handoff
     position: int
-    estimate: WaitEstimate | None
+    wait: CustomerWait | None
     agent_name: str | None
     messages: Sequence[MessageLine]
     last_event_id: int
@@ -61,7 +65,15 @@ class StatusView:
     callback_requested: bool
 
 
+def public_names(agents: Sequence[Agent]) -> dict[str, str]:
+    """Agent id → the name a customer may see; agents known only by an id are left out ("a specialist")."""
+    return {a.id: name for a in agents if (name := a.public_name) is not None}
+
+
 class CustomerSide:
+    """The customer's use cases: authorize by token, status, the customer-facing timeline, messages, CSAT,
+    callbacks. The wait always comes from :meth:`WaitTimes.customer_wait_in`."""
+
     def __init__(self, deps: Deps, waits: WaitTimes, conversation: Conversation) -> None:
         self.deps = deps
         self.waits = waits
@@ -93,14 +105,13 @@ class CustomerSide:
 
     async def _context(self, uow: UnitOfWork, h: Handoff) -> MessageContext:
         customer = await uow.customers.get(h.customer_id)
-        names = {a.id: a.display_name for a in await uow.agents.list()}
+        names = public_names(await uow.agents.list())
         first = next((m.text for m in await uow.handoffs.messages_after(h.id, -1, limit=20) if m.role == "customer"),
                      None)
         position = await uow.handoffs.position(h)
-        estimate = await self.waits.estimate_in(uow, h, position)
-        about = None if first is None else (first if len(first) <= 80 else first[:79].rstrip() + "…")
+        wait = await self.waits.customer_wait_in(uow, h, position, customer.timezone if customer else None)
         return MessageContext(handoff=h, customer_name=customer.name if customer else None, agent_names=names,
-                              about=about, position=position, estimate=estimate)
+                              about=excerpt(first), position=position, wait=wait)
 
     @staticmethod
     def _render(events: Sequence[Event], ctx: MessageContext) -> list[CustomerEvent]:
@@ -151,9 +162,10 @@ class CustomerSide:
             h = await uow.handoffs.get(handoff_id)
             if h is None:
                 raise NotFound(f"no handoff {handoff_id}", handoff_id=handoff_id)
-            names = {a.id: a.display_name for a in await uow.agents.list()}
+            names = public_names(await uow.agents.list())
+            customer = await uow.customers.get(h.customer_id)
             position = await uow.handoffs.position(h)
-            estimate = await self.waits.estimate_in(uow, h, position)
+            wait = await self.waits.customer_wait_in(uow, h, position, customer.timezone if customer else None)
             lines = [MessageLine(m.seq, m.role, m.text, m.ts, names.get(m.author or "", None) if m.role == "agent"
                                  else None)
                      for m in await uow.handoffs.messages_after(h.id, after_seq)
@@ -161,8 +173,8 @@ class CustomerSide:
             last = await uow.customer_side.events_after(h.id, 0, _KINDS, 100_000)
             rated = await uow.customer_side.csat(h.id) is not None
         return StatusView(
-            handoff=h, position=position, estimate=estimate,
-            agent_name=names.get(h.claimed_by, h.claimed_by) if h.claimed_by else None, messages=lines,
+            handoff=h, position=position, wait=wait,
+            agent_name=names.get(h.claimed_by) if h.claimed_by else None, messages=lines,
             last_event_id=last[-1].id or 0 if last else 0, rated=rated,
             callback_requested=any(e.kind is EventKind.CALLBACK_REQUESTED for e in last))
 

@@ -20,6 +20,8 @@ log = logging.getLogger("baton.updates")
 
 
 class CustomerUpdates:
+    """The scheduled-update tick (see the module docstring); the wait comes from :meth:`WaitTimes.customer_wait_in`."""
+
     def __init__(self, deps: Deps, waits: WaitTimes) -> None:
         self.deps = deps
         self.waits = waits
@@ -52,8 +54,10 @@ class CustomerUpdates:
             for row in rows:
                 h = await uow.handoffs.lock(row.handoff_id)
                 position = await uow.handoffs.position(h) if h else 0
-                estimate = await self.waits.estimate_in(uow, h, position) if h else None
-                due = next_update(h, row, position, estimate, now, self.policy) if h else None
+                customer = await uow.customers.get(h.customer_id) if h else None
+                wait = await self.waits.customer_wait_in(uow, h, position, customer.timezone if customer else None) \
+                    if h else None
+                due = next_update(h, row, position, wait, now, self.policy) if h else None
                 if h is None or due is None:  # not waiting any more: park until it waits again
                     await uow.customer_side.advance(row.handoff_id, due_at=None, sent=row.sent,
                                                     callback_offered_at=row.callback_offered_at, now=now)

@@ -1,4 +1,5 @@
-"""Wait estimates from the database: build a :class:`QueueSnapshot` and ask :func:`estimate_wait`.
+"""Wait estimates from the database: build a :class:`QueueSnapshot`, ask :func:`estimate_wait`, and turn the
+answer into the one :class:`CustomerWait` every customer-facing path shows (:meth:`WaitTimes.customer_wait_in`).
 
 The snapshot is global (all waiting handoffs, agents, their open claims, recent handle times and arrivals)
 and costs four small queries; it is cached for ``ttl`` seconds so a queue change that wakes a hundred
@@ -11,18 +12,22 @@ import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from handoff.eta import (
-    HORIZON_S,
     AgentLoad,
+    CustomerWait,
     HandleTimeHistory,
     InProgress,
     QueueSnapshot,
     WaitEstimate,
     WaitingHandoff,
+    agent_shift,
+    customer_wait,
     estimate_wait,
+    team_presence,
 )
+from handoff.eta.customer_wait import DEFAULT_ZONE
 from handoff.models import Agent, Handoff, Priority, Status
 from handoff.ports import UnitOfWork
 from handoff.services.common import Deps
@@ -37,6 +42,7 @@ ARRIVAL_WINDOW = timedelta(hours=1)
 class _Snapshot:
     waiting: tuple[WaitingHandoff, ...]
     agents: tuple[AgentLoad, ...]
+    people: tuple[Agent, ...]
     history: HandleTimeHistory
     arrivals: Mapping[str, Mapping[Priority, float]]
 
@@ -47,16 +53,23 @@ class WaitTimes:
     Args:
         deps: Shared collaborators.
         ttl: Seconds a loaded queue snapshot is reused (0 disables caching, e.g. in tests).
+        default_zone: Time zone of agents' working hours when an agent has none (the rules' business hours).
     """
 
-    def __init__(self, deps: Deps, ttl: float = 1.0) -> None:
+    def __init__(self, deps: Deps, ttl: float = 1.0, default_zone: str = DEFAULT_ZONE) -> None:
         self.deps = deps
         self.ttl = ttl
+        self.default_zone = default_zone
         self._cached: tuple[float, _Snapshot] | None = None
+        self._stale = False
 
     def invalidate(self) -> None:
-        """Forget the cached snapshot (the queue just changed)."""
-        self._cached = None
+        """The queue just changed: the next read that needs the current queue loads it again.
+
+        Intake answers (:meth:`intake_wait`) still reuse the snapshot for up to ``ttl``: a burst of intakes would
+        otherwise reload the whole waiting list once per handoff, since each intake itself changes the queue.
+        """
+        self._stale = True
 
     async def estimate(self, handoff: Handoff, position: int) -> WaitEstimate | None:
         """The wait of a queued handoff; None when it is not waiting (claimed, resolved...)."""
@@ -71,34 +84,67 @@ class WaitTimes:
         """As :meth:`estimate`, inside a unit of work the caller already holds."""
         if handoff.status is not Status.QUEUED:
             return None
-        snap = await self._snapshot(uow)
+        return self._estimate(await self._snapshot(uow), handoff, position, self.deps.now())
+
+    @staticmethod
+    def _estimate(snap: _Snapshot, handoff: Handoff, position: int, now: datetime) -> WaitEstimate:
         own = WaitingHandoff(handoff.id, handoff.queue, handoff.priority, handoff.created_at)
         queue = QueueSnapshot(handoff=own, agents=snap.agents, waiting=snap.waiting, arrivals_per_hour=snap.arrivals)
-        return estimate_wait(queue, snap.history, self.deps.now(), known_ahead=max(0, position - 1))
+        return estimate_wait(queue, snap.history, now, known_ahead=max(0, position - 1))
 
-    async def intake_hook(self, handoff: Handoff, position: int) -> tuple[int | None, bool]:
-        """The ``/v1`` API's ``WebContext.estimate_wait``: seconds (or None) and "longer than usual"."""
-        # No reload per intake: the estimator takes the new handoff as ``handoff`` and the rest of the line from
-        # a snapshot at most ``ttl`` old — a burst of intakes reads the queue once a second, not once each.
-        est = await self.estimate(handoff, position)
-        if est is None:
-            return None, False
-        if est.seconds >= HORIZON_S:  # nobody can take it within the horizon: no number is honest
-            return None, True
-        return est.seconds, est.longer_than_usual
+    async def customer_wait(self, handoff: Handoff, position: int, customer_tz: str | None = None
+                            ) -> CustomerWait | None:
+        """What the customer is told about their wait now; None when the handoff is not waiting.
 
-    def _fresh(self) -> _Snapshot | None:
-        if self._cached is not None and time.monotonic() - self._cached[0] < self.ttl:
+        Args:
+            handoff: The handoff.
+            position: Its place in its queue (the store's ``position``).
+            customer_tz: The customer's time zone, for "the team is back at …".
+        """
+        if handoff.status is not Status.QUEUED:
+            return None
+        return await self._wait(handoff, position, customer_tz, stale_ok=False)
+
+    async def intake_wait(self, handoff: Handoff, position: int, customer_tz: str | None = None
+                          ) -> CustomerWait | None:
+        """:meth:`customer_wait` for the intake answer: the same value, from a snapshot at most ``ttl`` old even
+        if the queue changed since (the intake's own handoff is always counted: the estimator takes it apart)."""
+        # No reload per intake: a burst of intakes reads the queue once a second, not once each.
+        return await self._wait(handoff, position, customer_tz, stale_ok=True)
+
+    async def _wait(self, handoff: Handoff, position: int, customer_tz: str | None, *,
+                    stale_ok: bool) -> CustomerWait | None:
+        if handoff.status is not Status.QUEUED:
+            return None
+        if self._fresh(stale_ok) is None:
+            async with self.deps.uow(read_only=True) as uow:
+                return await self.customer_wait_in(uow, handoff, position, customer_tz, stale_ok=stale_ok)
+        return await self.customer_wait_in(None, handoff, position, customer_tz, stale_ok=stale_ok)
+
+    async def customer_wait_in(self, uow: UnitOfWork | None, handoff: Handoff, position: int,
+                               customer_tz: str | None = None, *, stale_ok: bool = False) -> CustomerWait | None:
+        """As :meth:`customer_wait`, inside a unit of work the caller already holds (the one code path)."""
+        if handoff.status is not Status.QUEUED:
+            return None
+        snap = await self._snapshot(uow, stale_ok)
+        now = self.deps.now()
+        estimate = self._estimate(snap, handoff, position, now)
+        presence = team_presence(snap.people, handoff.queue, now, default_zone=self.default_zone)
+        return customer_wait(estimate, presence, now, customer_tz)
+
+    def _fresh(self, stale_ok: bool = False) -> _Snapshot | None:
+        if self._cached is not None and (stale_ok or not self._stale) and \
+                time.monotonic() - self._cached[0] < self.ttl:
             return self._cached[1]
         return None
 
-    async def _snapshot(self, uow: UnitOfWork | None) -> _Snapshot:
-        fresh = self._fresh()
+    async def _snapshot(self, uow: UnitOfWork | None, stale_ok: bool = False) -> _Snapshot:
+        fresh = self._fresh(stale_ok)
         if fresh is not None:
             return fresh
         if uow is None:
             async with self.deps.uow(read_only=True) as own:
-                return await self._snapshot(own)
+                return await self._snapshot(own, stale_ok)
         now = self.deps.now()
         side = uow.customer_side
         waiting = tuple(WaitingHandoff(r.id, r.queue, Priority(r.priority), r.created_at)
@@ -106,18 +152,25 @@ class WaitTimes:
         claims: dict[str, list[InProgress]] = defaultdict(list)
         for c in await side.open_claims():
             claims[c.agent_id].append(InProgress(c.queue, c.claimed_at))
-        agents = tuple(_load(a, claims.get(a.id, ())) for a in await uow.agents.list())
+        people = tuple(await uow.agents.list())
+        agents = tuple(_load(a, claims.get(a.id, ()), now, self.default_zone) for a in people)
         history = HandleTimeHistory(by_queue=await side.handle_times(now - timedelta(days=HISTORY_DAYS),
                                                                      HISTORY_PER_QUEUE))
         hours = ARRIVAL_WINDOW.total_seconds() / 3600
         arrivals = {q: {Priority(p): n / hours for p, n in by_p.items()}
                     for q, by_p in (await side.arrivals(now - ARRIVAL_WINDOW)).items()}
-        snap = _Snapshot(waiting, agents, history, arrivals)
+        snap = _Snapshot(waiting, agents, people, history, arrivals)
         if self.ttl > 0:
-            self._cached = (time.monotonic(), snap)
+            self._cached, self._stale = (time.monotonic(), snap), False
         return snap
 
 
-def _load(agent: Agent, work: Sequence[InProgress]) -> AgentLoad:
-    return AgentLoad.from_agent(agent, in_progress=work)
+def _load(agent: Agent, work: Sequence[InProgress], now: datetime, default_zone: str) -> AgentLoad:
+    """The estimator's view of an agent, with their shift: one not on shift yet starts on time, and nobody picks
+    work after their shift ends (the same reading of working hours as "nobody on shift" and routing)."""
+    _, shift = agent_shift(agent, now, default_zone)
+    if shift is None:
+        return AgentLoad.from_agent(agent, in_progress=work)
+    starts = shift.starts_at if shift.starts_at > now else None
+    return AgentLoad.from_agent(agent, in_progress=work, shift_starts_at=starts, shift_ends_at=shift.ends_at)
 

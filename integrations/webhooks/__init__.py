@@ -35,15 +35,13 @@ def webhook_integration(settings: Any, rt: Any) -> WebhookIntegration | None:
     made-up one would only produce webhooks nobody can trust.
     """
     from handoff.services.customer import CustomerSide
-    from handoff.services.waits import WaitTimes
     from templates import Renderer
 
     secret = getattr(settings, "webhook_secret", None)
     if secret is None or not secret.get_secret_value():
         return None
-    labels = {k: (q.display_name or k) for k, q in rt.config.queues.items()}
-    side = CustomerSide(rt.deps, WaitTimes(rt.deps), rt.conversation)
-    dest = WebhookDestination(side, Renderer(), labels, secret.get_secret_value().encode(), clock=rt.deps.now,
+    side = CustomerSide(rt.deps, rt.waits, rt.conversation)
+    dest = WebhookDestination(side, Renderer(), rt.labels, secret.get_secret_value().encode(), clock=rt.deps.now,
                               policy=rt.callbacks)
     return WebhookIntegration(destination=dest, destinations=[dest])
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
@@ -30,7 +30,7 @@ from handoff.updates import CUSTOMER_KINDS
 from integrations.webhooks.guard import GuardedTransport, Resolver, system_resolver
 from integrations.webhooks.signing import HEADER, sign
 from templates import Renderer
-from templates.customer import event_json
+from templates.customer import QueueLabels, event_json
 
 log = logging.getLogger("baton.webhooks")
 USER_AGENT = "Baton-Webhooks/1"
@@ -60,7 +60,7 @@ class WebhookDestination:
 
     name = "customer_webhook"
 
-    def __init__(self, side: CustomerSide, renderer: Renderer, labels: Mapping[str, str], secret: bytes, *,
+    def __init__(self, side: CustomerSide, renderer: Renderer, labels: QueueLabels, secret: bytes, *,
                  clock: Callable[[], datetime], timeout: float = 10.0, policy: CallbackPolicy | None = None,
                  resolver: Resolver = system_resolver) -> None:
         self.side = side

@@ -29,9 +29,10 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 KEY = {"Authorization": f"Bearer {API_KEY}"}
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+VIEWPORT = (1280, 900)
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--window-size=1280,860"]
+         "--disable-dev-shm-usage", "--window-size=1280,900"]
 
 
 def _missing() -> str | None:
@@ -61,6 +62,9 @@ def browser() -> Iterator[Any]:
     for flag in [*FLAGS, f"--user-data-dir={profile}"]:
         opts.add_argument(flag)
     driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=opts)
+    # The window size includes the browser's own bars; the page itself must be 1280x900, the size checked below.
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": VIEWPORT[0], "height": VIEWPORT[1],
+                                                                  "deviceScaleFactor": 1, "mobile": False})
     try:
         yield driver
     finally:
@@ -91,6 +95,25 @@ def wait_for(check: Any, timeout: float = 20, what: str = "") -> Any:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+# Where each box of the page is, and which of the page's own boxes (its instructions) the open widget covers.
+COVERED = """
+const r = e => e.getBoundingClientRect();
+const widget = [...document.querySelectorAll('.bw-panel, .bw-launch')].filter(e => !e.hidden).map(r);
+const page = [...document.querySelectorAll('main h1, main p, main li, main pre')];
+const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+return page.filter(e => widget.some(w => hit(r(e), w))).map(e => e.tagName + ': ' + e.textContent.slice(0, 40));
+"""
+
+
+def test_the_open_widget_leaves_the_instructions_readable(browser: Any, server: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(server + "/")
+    wait_for(lambda: browser.find_element(By.ID, "baton-panel").is_displayed(), what="the open chat")
+    assert browser.execute_script("return [innerWidth, innerHeight]") == list(VIEWPORT)
+    assert browser.execute_script(COVERED) == []
+
+
 def test_demo_page_escalates_shows_estimate_and_agent_message(browser: Any, server: str) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -114,6 +137,7 @@ def test_demo_page_escalates_shows_estimate_and_agent_message(browser: Any, serv
                         what="a position and an estimate")
         wait_for(lambda: "connecting you" in browser.find_element(By.ID, "baton-log").text.lower(),
                  what="the escalation message")
+        assert browser.execute_script(COVERED) == []  # mid-wait, with the curl lines filled in, too
         browser.save_screenshot(str(ARTIFACTS / "widget-waiting.png"))
         if os.environ.get("BATON_UPDATE_DOCS"):  # refresh the README's screenshot on purpose, not on every run
             (ROOT / "docs").mkdir(exist_ok=True)

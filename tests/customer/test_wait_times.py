@@ -33,12 +33,19 @@ async def test_free_agent_means_no_wait_and_busy_agents_mean_a_number(cclient: A
     assert "position 2" in behind.basis
 
 
-async def test_nobody_on_shift_says_longer_than_usual(cclient: Any, crt: Any) -> None:
+async def test_nobody_on_shift_is_said_plainly_never_longer_than_usual(cclient: Any, crt: Any) -> None:
     for agent in ("emma", "raj"):
         await cclient.put(f"/v1/agents/{agent}", json={"status": "offline"}, headers=KEY)
     h = await new_handoff(cclient)
     est = await estimate(crt, h["id"])
-    assert est is not None and est.longer_than_usual and est.confidence == "low"
+    assert est is not None and est.longer_than_usual and est.confidence == "low"  # the estimator: no number
+    view = await crt.queries.handoff(h["id"])
+    wait = await WaitTimes(crt.deps, ttl=0).customer_wait(view.handoff, view.position)
+    assert wait is not None and wait.state == "nobody_on_shift" and wait.seconds is None
+    assert wait.back_at is None  # nobody has working hours: when they are back is unknown, and not made up
+    assert h["estimated_wait_seconds"] is None and h["wait"] == wait.as_json()
+    assert "Nobody on our team is working right now" in h["customer_message"]
+    assert "longer than usual" not in h["customer_message"]
 
 
 async def test_recent_handle_times_feed_the_estimate(cclient: Any, crt: Any) -> None:
@@ -59,5 +66,23 @@ async def test_claimed_handoffs_have_no_estimate(cclient: Any, crt: Any) -> None
     h = await new_handoff(cclient)
     await cclient.post(f"/v1/handoffs/{h['id']}/claim", json={"agent_id": "emma"}, headers=KEY)
     assert await estimate(crt, h["id"]) is None
-    hook = await WaitTimes(crt.deps).intake_hook((await crt.queries.handoff(h["id"])).handoff, 0)
-    assert hook == (None, False)
+    assert await WaitTimes(crt.deps).customer_wait((await crt.queries.handoff(h["id"])).handoff, 0) is None
+
+
+async def test_a_queue_change_reaches_status_at_once_and_intake_answers_within_ttl(cclient: Any, crt: Any) -> None:
+    clock = FakeClock(crt.deps.now())
+    waits = WaitTimes(replace(crt.deps, clock=clock), ttl=3600)
+    a = await new_handoff(cclient)
+    h = (await crt.queries.handoff(a["id"])).handoff
+    before = await waits.customer_wait(h, 1)
+    assert before is not None and before.seconds == 0  # two free agents
+    for agent in ("emma", "raj"):  # now nobody has a free slot
+        other = await new_handoff(cclient)
+        await cclient.post(f"/v1/handoffs/{other['id']}/claim", json={"agent_id": agent}, headers=KEY)
+    waits.invalidate()  # what the SSE destination does on each queue change
+    clock.t = crt.deps.now()  # one moment from here on
+    reused = await waits.intake_wait(h, 1)
+    assert reused is not None and reused.seconds == 0  # an intake burst reuses the snapshot (at most ttl old)
+    fresh = await waits.customer_wait(h, 1)
+    assert fresh is not None and fresh.seconds is not None and fresh.seconds > 0  # status, SSE, updates: current
+    assert await waits.intake_wait(h, 1) == fresh  # and the intake reads the reloaded snapshot from then on

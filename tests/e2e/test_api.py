@@ -249,5 +249,6 @@ async def test_a_lost_database_connection_is_503_and_the_pool_recovers(pg_url: s
 
 async def test_with_nobody_to_take_it_the_answer_gives_no_number_and_says_so(client: Any) -> None:
     r = (await post(client, intake_body())).json()  # no agents configured or seen yet
-    assert r["estimated_wait_seconds"] is None
-    assert "longer than usual" in r["customer_message"]
+    assert r["estimated_wait_seconds"] is None and r["wait"]["state"] == "nobody_on_shift"
+    assert "Nobody on our team is working right now" in r["customer_message"]  # said plainly, not
+    assert "longer than usual" not in r["customer_message"]  # "longer than usual" (issue #9, point 4)

@@ -136,7 +136,7 @@ async def hooked(db_url: str, tmp_path: Path) -> AsyncIterator[Any]:
 
     def webhooks(settings: Any, rt: Any) -> WebhookIntegration:
         side = CustomerSide(rt.deps, WaitTimes(rt.deps), rt.conversation)
-        dest = WebhookDestination(side, Renderer(), {}, SECRET.encode(), clock=rt.deps.now, policy=rt.callbacks,
+        dest = WebhookDestination(side, Renderer(), rt.labels, SECRET.encode(), clock=rt.deps.now, policy=rt.callbacks,
                                   resolver=dns)
         return WebhookIntegration(destination=dest, destinations=[dest])
 
@@ -223,7 +223,7 @@ async def test_delivery_id_is_stable_across_retries_and_restarts_and_distinct_pe
             await dest.deliver(first)
         await dest.deliver(first)  # the retry
         # "After a restart": a new destination (new process) delivering the same stored item.
-        again = WebhookDestination(CustomerSide(rt.deps, WaitTimes(rt.deps), rt.conversation), Renderer(), {},
+        again = WebhookDestination(CustomerSide(rt.deps, WaitTimes(rt.deps), rt.conversation), Renderer(), rt.labels,
                                    SECRET.encode(), clock=rt.deps.now, policy=rt.callbacks)
         try:
             await again.deliver(first)

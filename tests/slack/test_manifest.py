@@ -57,7 +57,7 @@ def test_scopes_are_known_least_privilege_and_cover_every_event(manifest: dict[s
     assert len(scopes) == len(set(scopes))
     events = manifest["settings"]["event_subscriptions"]["bot_events"]
     needed = {EVENT_SCOPES[e] for e in events} - {None}
-    needed |= {"chat:write", "commands"}  # posting cards; the slash command
+    needed |= {"chat:write", "commands", "users:read"}  # posting cards; the slash command; agents' names
     assert set(scopes) == needed, "every scope must be needed by an event, the command or posting"
 
 

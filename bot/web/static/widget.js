@@ -15,6 +15,7 @@
       ai: "I'm not completely sure about that one. I can bring in a human specialist, who will see this whole conversation: press \u201cTalk to a human\u201d.",
       connecting: "Connecting you with a person\u2026", line: "in line", next: "You're next", wait: "about %s min",
       soon: "under a minute", longer: "may take longer than usual", helping: "%s is helping you",
+      someone: "A specialist", nobody: "nobody is on shift right now", back: "back %s",
       solved: "Solved", rate: "How did we do?", comment: "Anything to add? (optional)", submit: "Send rating",
       call: "Call me back instead", email: "Email me instead", contact: "Phone or email", failed: "Something went wrong: ",
       offline: "Reconnecting\u2026"},
@@ -23,7 +24,8 @@
       ai: "No estoy del todo seguro. Puedo pasarte con un especialista, que ver\u00e1 toda la conversaci\u00f3n: pulsa \u201cHablar con una persona\u201d.",
       connecting: "Te estoy conectando con una persona\u2026", line: "en la fila", next: "Eres el siguiente",
       wait: "unos %s min", soon: "menos de un minuto", longer: "puede tardar m\u00e1s de lo habitual",
-      helping: "%s te est\u00e1 atendiendo", solved: "Resuelto", rate: "\u00bfQu\u00e9 tal lo hicimos?",
+      helping: "%s te est\u00e1 atendiendo", someone: "Un especialista",
+      nobody: "ahora mismo no hay nadie del equipo", back: "vuelven %s", solved: "Resuelto", rate: "\u00bfQu\u00e9 tal lo hicimos?",
       comment: "\u00bfAlgo m\u00e1s? (opcional)", submit: "Enviar valoraci\u00f3n", call: "Prefiero que me llam\u00e9is",
       email: "Prefiero un correo", contact: "Tel\u00e9fono o correo", failed: "Algo fall\u00f3: ", offline: "Reconectando\u2026"}
   }[locale];
@@ -112,14 +114,24 @@
       });
   }
   function fail(e) { status.textContent = T.failed + e.message; }
-  function eta(s) {
-    if (!s.estimate) return "";
-    if (s.estimate.longer_than_usual) return T.longer;
-    return s.estimate.seconds < 60 ? T.soon : T.wait.replace("%s", Math.ceil(s.estimate.seconds / 60));
+  function backAt(e) {  // in the zone the server chose (the customer's, else UTC), and it says which
+    try {
+      return new Date(e.back_at).toLocaleString(locale, {weekday: "short", hour: "2-digit", minute: "2-digit",
+        timeZone: e.back_zone}) + (e.back_zone === "UTC" ? " UTC" : "");
+    } catch (err) { return e.back_at; }
+  }
+  function eta(s) {  // s.estimate is the server's one wait value: state estimate | longer_than_usual | nobody_on_shift
+    var e = s.estimate;
+    if (!e) return "";
+    if (e.state === "nobody_on_shift") return T.nobody + (e.back_at ? " \u00b7 " + T.back.replace("%s", backAt(e)) : "");
+    if (e.longer_than_usual || e.seconds == null) return T.longer;
+    return e.seconds < 60 ? T.soon : T.wait.replace("%s", Math.ceil(e.seconds / 60));
   }
   function showStatus(s) {
     var text;
-    if (s.agent && (s.status === "claimed" || s.status === "pending_customer")) text = T.helping.replace("%s", s.agent.display_name);
+    if (s.agent && (s.status === "claimed" || s.status === "pending_customer")) {
+      text = T.helping.replace("%s", s.agent.display_name || T.someone);
+    }
     else if (s.status === "queued") {
       text = (s.position > 1 ? "#" + s.position + " " + T.line : T.next) + (eta(s) ? " \u00b7 " + eta(s) : "");
     } else if (s.status === "resolved" || s.status === "closed") text = T.solved;
@@ -135,7 +147,7 @@
     var d = JSON.parse(e.data);
     if (seen[d.id]) return;
     seen[d.id] = true;
-    if (d.type === "agent_message") say("agent", d.text, d.data.agent_name);
+    if (d.type === "agent_message") say("agent", d.text, d.data.agent_name || T.someone);
     else if (d.type === "customer_message") say("customer", d.text);
     else say("system", d.text);
     if (d.type === "callback_offer") { callBtn.hidden = false; mailBtn.hidden = false; }
@@ -152,11 +164,14 @@
     source.onerror = function () { if (source.readyState !== 2) status.textContent = T.offline; };
     document.dispatchEvent(new CustomEvent("baton:handoff", {detail: {id: id}}));
   }
+  function browserZone() {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || null; } catch (err) { return null; }
+  }
   function escalate() {
     human.disabled = true; status.textContent = T.connecting;
     if (!transcript.length) transcript.push({role: "customer", text: T.human});
     api("POST", "/demo/handoffs", {conversation_id: "demo-" + Date.now().toString(36) + Math.random().toString(36).slice(2, 8),
-      name: cfg.name || null, locale: locale, transcript: transcript})
+      name: cfg.name || null, locale: locale, transcript: transcript, timezone: browserZone()})
       .then(function (r) { attach(r.id, r.customer_token); }, function (e) { human.disabled = false; fail(e); });
   }
   human.addEventListener("click", escalate);
