@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from handoff.contract import WorkingHours, Zone
 from handoff.models import Agent, AgentStatus, Tier
 
 DEFAULT_QUEUES = ("technical", "billing", "accounts", "sales", "general")
@@ -39,8 +40,8 @@ class AgentConfig(_Model):
     capacity: Annotated[int, Field(ge=1, le=100)] = 3
     status: AgentStatus = AgentStatus.AVAILABLE
     languages: list[str] = Field(default_factory=lambda: ["en"])
-    timezone: str | None = None
-    working_hours: Annotated[str, Field(pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")] | None = None
+    timezone: Zone | None = None
+    working_hours: WorkingHours | None = None
     handles: dict[str, str] = Field(default_factory=dict, description="surface → user id (slack: U…)")
     manager_of: list[str] = Field(default_factory=list, description="customer emails this agent manages")
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from handoff import checks
 from handoff.contract import ConversationIn
 from handoff.decide.context import AgentSnapshot, DecisionContext
 from handoff.decide.rules import Rules
@@ -169,7 +170,7 @@ def within_hours(hours: str | None, zone: str, now: datetime) -> bool | None:
     if not hours:
         return None
     m = _HOURS.match(hours)
-    tz = _zone(zone)
+    tz = checks.zone(zone)
     if m is None or tz is None:
         return None
     h1, m1, h2, m2 = (int(g) for g in m.groups())
@@ -185,19 +186,9 @@ def _local_time(tz: ZoneInfo, now: datetime) -> time:
     return now.astimezone(tz).time()
 
 
-@lru_cache(maxsize=512)
-def _zone(name: str | None) -> ZoneInfo | None:
-    if not name:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
 @lru_cache(maxsize=1024)
 def _offset_hours(zone: str | None, now: datetime) -> float | None:
-    tz = _zone(zone)
+    tz = checks.zone(zone)
     if tz is None:
         return None
     offset = now.astimezone(tz).utcoffset()
