@@ -77,6 +77,14 @@ def clean_text(value: str) -> str:
     return _SURROGATE.sub("\ufffd", _DROP.sub("", _BREAKS.sub("\n", value)))
 
 
+def fit_text(value: str | None, max_length: int) -> str | None:
+    """A string from outside (a CRM answer) made storable: cleaned, trimmed, cut to ``max_length``; None if empty."""
+    if value is None:
+        return None
+    text = clean_text(value).strip()[:max_length].rstrip()
+    return text or None
+
+
 def clean_fields(data: Any) -> Any:
     """A request model's raw input with :func:`clean_text` applied to its own strings.
 

@@ -26,15 +26,19 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+QueueName = Annotated[str, Field(min_length=1, max_length=64)]
+
+
 class QueueConfig(_Model):
-    display_name: str | None = None
+    display_name: Name | None = None
     channels: dict[str, str] = Field(default_factory=dict, description="surface → channel id (slack: C…)")
-    lead: str | None = Field(default=None, description="agent id of the queue lead, flagged on unrouted handoffs")
+    lead: Name | None = Field(default=None, description="agent id of the queue lead, flagged on unrouted handoffs")
 
 
 class AgentConfig(_Model):
-    id: Annotated[str, Field(min_length=1, max_length=200)]
-    display_name: str | None = None
+    id: Name
+    display_name: Name | None = None
     tier: Tier = Tier.L1
     skills: list[str] = Field(default_factory=list)
     capacity: Annotated[int, Field(ge=1, le=100)] = 3
@@ -97,7 +101,7 @@ class CustomerUpdatesConfig(_Model):
 
 
 class BatonConfig(_Model):
-    queues: dict[str, QueueConfig] = Field(default_factory=lambda: {q: QueueConfig() for q in DEFAULT_QUEUES})
+    queues: dict[QueueName, QueueConfig] = Field(default_factory=lambda: {q: QueueConfig() for q in DEFAULT_QUEUES})
     agents: list[AgentConfig] = Field(default_factory=list)
     limits: Limits = Limits()
     outbox: OutboxConfig = OutboxConfig()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -179,6 +180,17 @@ class HandoffIn(ConversationIn):
 
     trigger: TriggerIn | None = None
     callback_url: Annotated[str, Field(max_length=2000, pattern=r"^https?://[^\s]+$")] | None = None
+
+
+@lru_cache(maxsize=256)
+def max_length(model: type[BaseModel], name: str) -> int | None:
+    """The longest string ``model.name`` accepts, as published in its JSON schema (``maxLength``).
+
+    Edges that fill the same column (CRM enrichment) use it, and a test holds it against the column lengths.
+    """
+    prop = model.model_json_schema()["properties"][name]
+    limits = [p["maxLength"] for p in (prop, *prop.get("anyOf", ())) if "maxLength" in p]
+    return min(limits) if limits else None
 
 
 def check_limits(body: ConversationIn, *, max_messages: int, max_message_chars: int) -> None:

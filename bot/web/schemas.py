@@ -59,7 +59,7 @@ class EscalateBody(_Body):
 class ResolveBody(_Body):
     agent_id: AgentId
     note: Text | None = None
-    outcome: Annotated[str, Field(pattern=r"^[a-z_]{1,32}$")] = "resolved"
+    outcome: Annotated[str, Field(max_length=32, pattern=r"^[a-z_]{1,32}$")] = "resolved"
     kb_gap: StrictBool = False
 
 
