@@ -20,11 +20,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field, StrictInt
 
 from bot.web.cors import CustomerCors
 from bot.web.demo import mount_demo
 from bot.web.sse import Broadcaster, SseDestination, StreamSettings, customer_stream
+from handoff.contract import CleanModel
 from handoff.models import Handoff
 from handoff.services.customer import CustomerSide, StatusView
 from handoff.services.updates import CustomerUpdates
@@ -35,7 +36,7 @@ log = logging.getLogger("baton.customer")
 STATIC = Path(__file__).resolve().parent / "static"
 
 
-class _Body(BaseModel):
+class _Body(CleanModel):  # strings cleaned of NUL and other controls, like every request body
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -44,7 +45,7 @@ class MessageBody(_Body):
 
 
 class CsatBody(_Body):
-    score: Annotated[int, Field(ge=1, le=5)]
+    score: Annotated[StrictInt, Field(ge=1, le=5)]
     comment: Annotated[str, Field(max_length=2000)] | None = None
 
 
