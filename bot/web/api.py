@@ -133,7 +133,8 @@ def create_api(ctx: WebContext) -> FastAPI:
             team=ctx.queue_labels.get(h.queue, h.queue), position=position, wait_seconds=wait,
             longer_than_usual=longer)
 
-    @v1.post("/handoffs", status_code=201, response_model=IntakeOut, tags=["intake"])
+    @v1.post("/handoffs", status_code=201, response_model=IntakeOut, tags=["intake"], responses={
+        200: {"model": IntakeOut, "description": "the same source + conversation_id again: the same handoff"}})
     async def create_handoff(body: HandoffIn, request: Request, response: Response) -> IntakeOut:
         result = await ctx.intake.submit(body)
         h = result.handoff

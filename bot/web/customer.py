@@ -178,7 +178,7 @@ class CustomerIntegration:
             e = await side.rate(h.id, body.score, body.comment)
             return {"event_id": e.id, "score": body.score}
 
-        @r.post("/callback", status_code=201)
+        @r.post("/callback", status_code=201, responses={200: {"description": "asked before: the same request"}})
         async def callback(h: Customer, body: CallbackBody, response: Response) -> dict[str, Any]:
             """Ask for a callback or an email instead of waiting (shown to the agents on the card)."""
             e, created = await side.request_callback(h.id, body.channel, body.contact, body.note)

@@ -125,6 +125,10 @@ def http_error_response(request: Request, exc: StarletteHTTPException) -> Respon
         return JSONResponse(error_body("method_not_allowed", f"{request.method} is not served at {request.url.path};"
                                                              f" this path answers {allow}"),
                             status_code=405, headers={"Allow": allow})
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI's "There was an error parsing the body": JSON must be UTF-8 text.
+        return JSONResponse(error_body("invalid_json", "request body is not valid JSON: it is not UTF-8 text"),
+                            status_code=422)
     if exc.status_code == 404:
         return JSONResponse(error_body("not_found", f"no route {request.method} {request.url.path}; "
                                                     "the API is described at /docs"), status_code=404)
