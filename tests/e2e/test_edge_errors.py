@@ -99,7 +99,7 @@ async def test_routing_survives_a_bad_zone_already_in_the_store(eclient: Any, fu
     ({"ai": {"kb_hits": False}}, "ai.kb_hits"),
     ({"customer": {"vip": "true"}}, "customer.vip"),
     ({"customer": {"account_value": "1188"}}, "customer.account_value"),
-    ({"customer": {"tenure_days": 1.5}}, "customer.tenure_days"),
+    ({"customer": {"tenure_days": "400"}}, "customer.tenure_days"),
     ({"ai": {"customer_rating": True}}, "ai.customer_rating"),
 ])
 async def test_length_depth_and_type_mismatches_are_422_naming_the_field(eclient: Any, patch: dict[str, Any],
