@@ -471,10 +471,18 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     async def go(rt: Runtime) -> int:
         async with rt.deps.uow() as uow:
             if args.action == "retry":
-                ok = await uow.outbox.retry(int(args.id), rt.deps.now())
+                item = await uow.outbox.get(args.id)
+                if item is None:
+                    print(f"baton: outbox item {args.id} not found", file=sys.stderr)
+                    return 1
+                ok = await uow.outbox.retry(args.id, rt.deps.now())
                 await uow.commit()
-                print(f"item {args.id} {'queued for delivery again' if ok else 'is not dead-lettered'}")
-                return 0 if ok else 1
+                if not ok:
+                    print(f"baton: outbox item {args.id} is {item.status.value}, not dead-lettered; nothing to retry",
+                          file=sys.stderr)
+                    return 1
+                print(f"item {args.id} queued for delivery again")
+                return 0
             status = "dead" if args.action == "dead" else args.status
             counts = await uow.outbox.counts()
             items = await uow.outbox.list(status=status, limit=args.limit)
@@ -508,13 +516,19 @@ def cmd_rules(args: argparse.Namespace) -> int:
 
 
 def cmd_agents(args: argparse.Namespace) -> int:
+    from handoff.errors import NotFound
+
     async def go(rt: Runtime) -> int:
         if args.action == "set":
             changes = {k: v for k, v in {"status": args.status, "capacity": args.capacity,
                                          "display_name": args.name}.items() if v is not None}
             if args.skills is not None:
                 changes["skills"] = [s for s in args.skills.split(",") if s]
-            a = await rt.actions.update_agent(args.id, changes)
+            try:
+                a = await rt.actions.update_agent(args.id, changes, create=args.create)
+            except NotFound:
+                print(f"baton: no agent {args.id!r}; add --create to create it", file=sys.stderr)
+                return 1
             print(f"{a.id}: {a.status.value}, capacity {a.capacity}, skills {', '.join(a.skills) or '-'}")
             return 0
         for a in await rt.queries.agents():
@@ -530,6 +544,12 @@ def cmd_admin(args: argparse.Namespace) -> int:
     from bot import admin_cli
 
     return _with_runtime(lambda rt: (admin_cli.keys if args.command == "keys" else admin_cli.purge)(args, rt))
+
+
+def _item_id(value: str) -> int:
+    if not (value.isascii() and value.isdigit() and len(value) <= 18):
+        raise argparse.ArgumentTypeError(f"{value!r} is not an outbox item ID (a number; see `outbox list`)")
+    return int(value)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -549,7 +569,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--url", help="service base URL (default: BATON_HOST:BATON_PORT)")
     o = sub.add_parser("outbox", help="inspect and replay outbox items")
     o.add_argument("action", choices=["list", "dead", "retry"])
-    o.add_argument("id", nargs="?")
+    o.add_argument("id", nargs="?", type=_item_id, help="the item ID (retry)")
     o.add_argument("--status", choices=["pending", "delivering", "done", "dead"])
     o.add_argument("--limit", type=int, default=50)
     r = sub.add_parser("rules", help="check the rules file or run it over a labeled corpus")
@@ -563,6 +583,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--capacity", type=int)
     a.add_argument("--skills", help="comma-separated")
     a.add_argument("--name")
+    a.add_argument("--create", action="store_true", help="create the agent if it does not exist yet")
     admin_cli.add_parsers(sub)
     return p
 
@@ -573,7 +594,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command or "serve"
     if command == "serve" and not hasattr(args, "no_dispatcher"):
         args = p.parse_args(["serve", *(argv or [])])
-    if command == "outbox" and args.action == "retry" and not args.id:
+    if command == "outbox" and args.action == "retry" and args.id is None:
         p.error("outbox retry needs an item ID")
     if command == "rules" and args.action == "test" and not args.file:
         p.error("rules test needs a FILE.jsonl")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""One-command set-up for newcomers and CI. Needs only Python 3.11+ and access to PyPI.
+"""One-command set-up for newcomers and CI. Needs Python 3.12+ somewhere on the machine and access to PyPI.
 
     python3 dev.py run     # create .venv, install Baton, run the service on http://127.0.0.1:8000
     python3 dev.py test    # create .venv, install Baton + test tools, check the architecture, run every test
@@ -38,12 +38,45 @@ def _installed(extras: str) -> bool:
     return False
 
 
+MIN_PYTHON = (3, 12)  # the Microsoft 365 Agents SDK (Teams) needs 3.12
+
+
+def _version(python: str) -> tuple[int, int] | None:
+    try:
+        out = subprocess.run([python, "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True,
+                             text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    parts = out.stdout.split()
+    return (int(parts[0]), int(parts[1])) if out.returncode == 0 and len(parts) == 2 else None
+
+
+def find_python() -> str:
+    """An interpreter new enough for Baton: this one, a ``python3.1x`` on PATH, or one that pyenv installed."""
+    if sys.version_info[:2] >= MIN_PYTHON:
+        return sys.executable
+    candidates = [shutil.which(f"python3.{minor}") for minor in range(15, MIN_PYTHON[1] - 1, -1)]
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates += [str(p) for p in sorted((pyenv_root / "versions").glob("3.*/bin/python3"), reverse=True)]
+    for candidate in filter(None, candidates):
+        found = _version(candidate)
+        if found is not None and found >= MIN_PYTHON:
+            return candidate
+    sys.exit(f"Baton needs Python {'.'.join(map(str, MIN_PYTHON))} or newer (the Teams SDK requires it); this is "
+             f"{sys.version.split()[0]} and no newer python3.x was found on PATH or under pyenv")
+
+
 def ensure_env(extras: str) -> None:
-    if sys.version_info < (3, 11):
-        sys.exit(f"Baton needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    if PY.exists() and (_version(str(PY)) or (0, 0)) < MIN_PYTHON:
+        print(f"{VENV} was made with an older Python; making it again", flush=True)
+        shutil.rmtree(VENV)
     if not PY.exists():
-        print(f"creating virtualenv in {VENV}", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
+        python = find_python()
+        print(f"creating virtualenv in {VENV} with {python}", flush=True)
+        if python == sys.executable:
+            venv.EnvBuilder(with_pip=True).create(VENV)
+        elif _run([python, "-m", "venv", VENV]) != 0:
+            sys.exit(f"creating the virtualenv with {python} failed")
     if _installed(extras):
         return
     spec = f".[{extras}]" if extras else "."

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from handoff.contract import WorkingHours, Zone
 from handoff.models import Agent, AgentStatus, Tier
 
 DEFAULT_QUEUES = ("technical", "billing", "accounts", "sales", "general")
@@ -25,10 +26,14 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+QueueName = Annotated[str, Field(min_length=1, max_length=64)]
+
+
 class QueueConfig(_Model):
-    display_name: str | None = None
+    display_name: Name | None = None
     channels: dict[str, str] = Field(default_factory=dict, description="surface → channel id (slack: C…)")
-    lead: str | None = Field(default=None, description="agent id of the queue lead, flagged on unrouted handoffs")
+    lead: Name | None = Field(default=None, description="agent id of the queue lead, flagged on unrouted handoffs")
     labels: dict[Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")],
                  Annotated[str, Field(min_length=1, max_length=100)]] = Field(
         default_factory=dict, description="locale → the name customers read (es: Facturación); built-in "
@@ -36,15 +41,15 @@ class QueueConfig(_Model):
 
 
 class AgentConfig(_Model):
-    id: Annotated[str, Field(min_length=1, max_length=200)]
-    display_name: str | None = None
+    id: Name
+    display_name: Name | None = None
     tier: Tier = Tier.L1
     skills: list[str] = Field(default_factory=list)
     capacity: Annotated[int, Field(ge=1, le=100)] = 3
     status: AgentStatus = AgentStatus.AVAILABLE
     languages: list[str] = Field(default_factory=lambda: ["en"])
-    timezone: str | None = None
-    working_hours: Annotated[str, Field(pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")] | None = None
+    timezone: Zone | None = None
+    working_hours: WorkingHours | None = None
     handles: dict[str, str] = Field(default_factory=dict, description="surface → user id (slack: U…)")
     manager_of: list[str] = Field(default_factory=list, description="customer emails this agent manages")
 
@@ -124,7 +129,7 @@ class CustomerUpdatesConfig(_Model):
 
 
 class BatonConfig(_Model):
-    queues: dict[str, QueueConfig] = Field(default_factory=lambda: {q: QueueConfig() for q in DEFAULT_QUEUES})
+    queues: dict[QueueName, QueueConfig] = Field(default_factory=lambda: {q: QueueConfig() for q in DEFAULT_QUEUES})
     agents: list[AgentConfig] = Field(default_factory=list)
     limits: Limits = Limits()
     outbox: OutboxConfig = OutboxConfig()

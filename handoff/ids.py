@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import time
 
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+#: What :func:`new_id` makes: a lowercase prefix, ``_`` and 26 Crockford base32 characters.
+ID_PATTERN = re.compile(r"^[a-z]{1,8}_[0-9a-hjkmnp-tv-z]{26}$")
 
 
 def new_id(prefix: str) -> str:

@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from handoff.checks import zone
 
 _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
@@ -23,17 +25,6 @@ class Shift:
 
     starts_at: datetime
     ends_at: datetime
-
-
-@lru_cache(maxsize=512)
-def zone(name: str | None) -> ZoneInfo | None:
-    """The IANA zone called ``name``; None when empty or unknown."""
-    if not name:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
 
 
 @lru_cache(maxsize=256)
@@ -112,3 +103,5 @@ def _cached(hours: str, zone_name: str, minute: datetime, after: bool) -> Shift 
     if after:
         return next((s for s in _shifts(hours, zone_name, minute) if s.starts_at > minute), None)
     return next(_shifts(hours, zone_name, minute), None)
+
+__all__ = ["Shift", "current_or_next_shift", "next_shift_start", "within_hours", "zone"]

@@ -7,12 +7,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from bot.web import errors
 from bot.web.auth import KeyAuth
-from bot.web.limits import CUSTOMER_ROUTE, BodyLimit, HeaderGate, header
+from bot.web.limits import CUSTOMER_ROUTE, BodyLimit, CleanUrl, HeaderGate, header
 from bot.web.limits import Scope as AsgiScope
 from bot.web.ratelimit import TokenBuckets
 from bot.web.schemas import (
@@ -38,6 +39,7 @@ from handoff.auth import Scope
 from handoff.config import Limits
 from handoff.contract import ConversationIn, HandoffIn
 from handoff.eta import CustomerWait, wait_facts
+from handoff.ids import ID_PATTERN
 from handoff.lifecycle import EscalationForm
 from handoff.models import Actor, Agent, Decision, Event, Handoff, Status, Surface
 from handoff.services.agent_actions import AgentActions
@@ -80,6 +82,19 @@ class WebContext:
     reload_rules: Callable[[], str] | None = None
 
 
+API_DESCRIPTION = """\
+Every error answers in one shape, `{"error": code, "message": sentence, ...}` — 422 adds `errors`
+(each field problem), domain errors add `details`.
+
+**Intake decisions.** Only `conversation_id` is required. A body without a customer name, email or id, or with
+an empty transcript, is accepted (an anonymous visitor who asks for a person before typing still gets one);
+the answer's `warnings` say what is missing and what it costs. NUL and the other C0 control characters
+(except tab, newline, carriage return) are removed from every string of a body; vertical tab and form feed
+become newlines. Free-form objects (`ai.entities`, `technical`) may nest 20 levels and hold 500 keys.
+Booleans and integers are strict: `false` is not a number and `0` is not a boolean.
+"""
+
+
 def handoff_out(h: Handoff, position: int | None = None) -> HandoffOut:
     return HandoffOut(
         id=h.id, source=h.source, conversation_id=h.conversation_id, status=h.status, priority=h.priority,
@@ -107,7 +122,9 @@ def agent_out(a: Agent) -> AgentOut:
 
 def create_api(ctx: WebContext) -> FastAPI:
     """The FastAPI app for the ``/v1`` API. Other edges (Slack, widget) mount onto it."""
-    app = FastAPI(title="Baton", version="0.1.0", summary="Escalation hub for AI customer support")
+    # The Swagger UI and ReDoc assets are served from the fastapi-offline package: /docs needs no CDN.
+    app = FastAPIOffline(title="Baton", version="0.1.0", summary="Escalation hub for AI customer support",
+                         description=API_DESCRIPTION)
     errors.install(app)
     app.state.check_key = ctx.auth.check_key  # for edges that must reject a bad key before reading a body
     # One router per scope: intake keys (the widget's back end) create and evaluate; agent keys act and read;
@@ -131,7 +148,8 @@ def create_api(ctx: WebContext) -> FastAPI:
         return customer_text(ctx.renderer, ctx.queue_labels, "escalated", locale, {
             "name": (name or "").split(" ")[0] or None, "queue": queue, "position": position, **wait_facts(wait)})
 
-    @intake.post("/handoffs", status_code=201, response_model=IntakeAnswer, tags=["intake"])
+    @intake.post("/handoffs", status_code=201, response_model=IntakeAnswer, tags=["intake"], responses={
+        200: {"model": IntakeAnswer, "description": "the same source + conversation_id again: the same handoff"}})
     async def create_handoff(body: HandoffIn, request: Request, response: Response) -> IntakeAnswer:
         result = await ctx.intake.submit(body)
         h = result.handoff
@@ -143,7 +161,7 @@ def create_api(ctx: WebContext) -> FastAPI:
             position=result.position, estimated_wait_seconds=wait.seconds if wait else None,
             customer_message=customer_message(h.locale, h.queue, result.position, wait, body.customer.name),
             status_url=f"/v1/handoffs/{h.id}/status", customer_token=h.customer_token, sla_due_at=h.sla_due_at,
-            created=result.created, wait=wait.as_json() if wait else None,
+            created=result.created, wait=wait.as_json() if wait else None, warnings=body.warnings(),
         )
 
     @intake.post("/evaluate", response_model=EvaluateOut, tags=["intake"])
@@ -154,7 +172,7 @@ def create_api(ctx: WebContext) -> FastAPI:
                            topic=d.topic, priority=d.priority, queue=d.queue, why=d.why,
                            rules_version=d.rules_version, suggested_agent_id=d.suggested_agent_id,
                            backup_agent_id=d.backup_agent_id, flag_for_lead=d.flag_for_lead,
-                           suggested_customer_message=msg)
+                           suggested_customer_message=msg, warnings=body.warnings())
 
     @v1.get("/handoffs/{handoff_id}", response_model=DetailOut, tags=["handoffs"])
     async def get_handoff(handoff_id: str) -> DetailOut:
@@ -175,7 +193,9 @@ def create_api(ctx: WebContext) -> FastAPI:
     @v1.get("/handoffs", response_model=ListOut, tags=["handoffs"])
     async def list_handoffs(status: Status | None = None, queue: str | None = None,
                             limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                            cursor: Annotated[str | None, Query(max_length=64)] = None) -> ListOut:
+                            cursor: Annotated[str | None, Query(
+                                pattern=ID_PATTERN.pattern, description="the next_cursor of the previous page")] = None,
+                            ) -> ListOut:
         page = await ctx.queries.list(status=status, queue=queue, limit=limit, cursor=cursor)
         return ListOut(items=[handoff_out(h) for h in page.items], next_cursor=page.next_cursor)
 
@@ -237,7 +257,8 @@ def create_api(ctx: WebContext) -> FastAPI:
         return [agent_out(a) for a in await ctx.queries.agents()]
 
     @admin.put("/agents/{agent_id}", response_model=AgentOut, tags=["agents"])
-    async def put_agent(agent_id: str, body: AgentIn) -> AgentOut:
+    async def put_agent(agent_id: Annotated[str, Path(min_length=1, max_length=200)], body: AgentIn) -> AgentOut:
+        """Create the agent or change the given fields (status, skills, capacity, languages, hours …)."""
         changes = body.model_dump(exclude_none=True)
         return agent_out(await ctx.actions.update_agent(agent_id, changes))
 
@@ -262,7 +283,7 @@ def create_api(ctx: WebContext) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"])
+    @app.get("/readyz", tags=["health"], responses={503: {"description": "not ready; the details say why"}})
     async def readyz() -> JSONResponse:
         # 503 only when this process cannot serve; "degraded" (a failing integration or destination) is 200.
         ok, details = await ctx.readiness()
@@ -272,5 +293,6 @@ def create_api(ctx: WebContext) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=ctx.limits.max_body_bytes,  # type: ignore[arg-type]
                        read_seconds=ctx.limits.body_read_seconds)
     app.add_middleware(HeaderGate, check=key_gate)  # type: ignore[arg-type]  # added last = runs first
+    app.add_middleware(CleanUrl)  # type: ignore[arg-type]
     return app
 

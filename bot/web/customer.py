@@ -25,7 +25,7 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field, StrictInt
 from starlette.background import BackgroundTask
 
 from bot.web.cors import CustomerCors
@@ -34,6 +34,7 @@ from bot.web.limits import CUSTOMER_ROUTE, HeaderGate, Scope, header
 from bot.web.ratelimit import StreamSlots, TokenBuckets
 from bot.web.sse import Broadcaster, ChangeFeed, SseDestination, StreamSettings, customer_stream
 from handoff.config import Limits
+from handoff.contract import CleanModel
 from handoff.models import Handoff
 from handoff.services.customer import CustomerSide, StatusView
 from handoff.services.updates import CustomerUpdates
@@ -46,7 +47,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 _ADMITTED = "baton.customer"  # scope["state"] key: the handoff the gate authorized for this request
 
 
-class _Body(BaseModel):
+class _Body(CleanModel):  # strings cleaned of NUL and other controls, like every request body
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -55,7 +56,7 @@ class MessageBody(_Body):
 
 
 class CsatBody(_Body):
-    score: Annotated[int, Field(ge=1, le=5)]
+    score: Annotated[StrictInt, Field(ge=1, le=5)]
     comment: Annotated[str, Field(max_length=2000)] | None = None
 
 
@@ -248,7 +249,7 @@ class CustomerIntegration:
             e = await side.rate(h.id, body.score, body.comment)
             return {"event_id": e.id, "score": body.score}
 
-        @r.post("/callback", status_code=201)
+        @r.post("/callback", status_code=201, responses={200: {"description": "asked before: the same request"}})
         async def callback(h: Customer, body: CallbackBody, response: Response) -> dict[str, Any]:
             """Ask for a callback or an email instead of waiting (shown to the agents on the card)."""
             e, created = await side.request_callback(h.id, body.channel, body.contact, body.note)

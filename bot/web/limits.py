@@ -4,6 +4,9 @@
 so an unauthenticated upload costs the server its headers and nothing more. :class:`BodyLimit`, behind it,
 refuses bodies over the configured size (413) and bodies that trickle in slower than the read deadline (408).
 Both answer in the one error shape of :mod:`bot.web.errors`.
+``CleanUrl``: a path or query string carrying a control character (``%00`` …) answers 422 — such a value
+can never be an id, and PostgreSQL cannot even compare a NUL (bodies are cleaned by the request models instead,
+see ``handoff.checks``).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import unquote_plus
 
 from bot.web.errors import error_body, headers_for, status_for
 from handoff.errors import DomainError
@@ -57,6 +61,24 @@ class HeaderGate:
                 close = scope["method"] not in _NO_BODY
                 await reject(send, status_for(exc), exc.code, exc.message, headers=headers_for(exc), close=close,
                              details=exc.details)
+                return
+        await self.app(scope, receive, send)
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
+class CleanUrl:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            query = unquote_plus(scope.get("query_string", b"").decode("latin-1"))
+            if _CONTROL.search(scope["path"]) or _CONTROL.search(query):
+                await reject(send, 422, "invalid_url",
+                             "the path or query string contains a control character (such as %00); "
+                             "no id or parameter of Baton can hold one")
                 return
         await self.app(scope, receive, send)
 

@@ -5,16 +5,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
+from handoff.contract import CleanModel, IntakeWarning, WorkingHours, Zone
 from handoff.models import Tier
 
 AgentId = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str, Field(max_length=10_000)]
 
 
-class _Body(BaseModel):
+class _Body(CleanModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: a stable machine-readable ``error`` code and a sentence for people."""
+
+    model_config = ConfigDict(extra="allow")
+    error: str = Field(description="stable code, e.g. validation_error, not_found, already_claimed")
+    message: str = Field(description="what is wrong and, where it helps, what to send instead")
+    errors: list[dict[str, Any]] | None = Field(default=None, description="422: each field problem (loc, msg, type)")
+    details: dict[str, Any] | None = Field(default=None, description="facts about the error, e.g. the holder")
 
 
 class ClaimBody(_Body):
@@ -42,14 +53,14 @@ class EscalateBody(_Body):
     steps_taken: Annotated[list[Text], Field(max_length=50)] = []
     hypothesis: Text | None = None
     customer_impact: Text | None = None
-    warm: bool = False
+    warm: StrictBool = False
 
 
 class ResolveBody(_Body):
     agent_id: AgentId
     note: Text | None = None
-    outcome: Annotated[str, Field(pattern=r"^[a-z_]{1,32}$")] = "resolved"
-    kb_gap: bool = False
+    outcome: Annotated[str, Field(max_length=32, pattern=r"^[a-z_]{1,32}$")] = "resolved"
+    kb_gap: StrictBool = False
 
 
 class ReasonBody(_Body):
@@ -87,6 +98,7 @@ class IntakeOut(BaseModel):
     customer_token: str
     sla_due_at: datetime
     created: bool
+    warnings: list[IntakeWarning] = Field(default=[], description="what the body lacks; accepted anyway")
 
 
 class HandoffOut(BaseModel):
@@ -161,18 +173,20 @@ class EvaluateOut(BaseModel):
     backup_agent_id: str | None
     flag_for_lead: bool
     suggested_customer_message: str
+    warnings: list[IntakeWarning] = Field(default=[], description="what the body lacks; accepted anyway")
 
 
 class AgentIn(_Body):
     display_name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     tier: Tier | None = None
     skills: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=100)] | None = None
-    capacity: Annotated[int, Field(ge=1, le=100)] | None = None
+    capacity: Annotated[StrictInt, Field(ge=1, le=100)] | None = None
     status: Literal["available", "busy", "away", "offline"] | None = None
     languages: Annotated[list[Annotated[str, Field(max_length=16)]], Field(max_length=20)] | None = None
-    timezone: Annotated[str, Field(max_length=64)] | None = None
-    working_hours: Annotated[str, Field(pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")] | None = None
-    handles: dict[str, Annotated[str, Field(max_length=200)]] | None = None
+    timezone: Zone | None = None
+    working_hours: WorkingHours | None = None
+    handles: Annotated[dict[Annotated[str, Field(max_length=32)], Annotated[str, Field(max_length=200)]],
+                       Field(max_length=20)] | None = None
 
 
 class AgentOut(BaseModel):

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any, Literal, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from handoff.contract import Zone
 from handoff.models import Priority, Tier, Urgency
 
 TOPICS: tuple[str, ...] = ("technical", "billing", "account", "sales", "general")
@@ -283,19 +283,10 @@ class PriorityRules(Model):
 
 
 class BusinessHours(Model):
-    timezone: str = "UTC"
+    timezone: Zone = "UTC"
     days: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
     start: str = "09:00"
     end: str = "17:00"
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown IANA time zone {v!r}") from exc
-        return v
 
     @field_validator("start", "end")
     @classmethod

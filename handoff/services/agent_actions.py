@@ -130,10 +130,16 @@ class AgentActions:
             ids = await uow.commit()
         return replace(event, id=ids[0])
 
-    async def update_agent(self, agent_id: str, changes: Mapping[str, Any]) -> Agent:
-        """Create or change an agent (status, skills, capacity, …) at runtime."""
+    async def update_agent(self, agent_id: str, changes: Mapping[str, Any], *, create: bool = True) -> Agent:
+        """Change an agent (status, skills, capacity, …) at runtime; create it first unless ``create`` is false.
+
+        Raises:
+            NotFound: the agent does not exist and ``create`` is false.
+        """
         async with self.deps.uow() as uow:
             now = self.deps.now()
+            if not create and await uow.agents.get(agent_id) is None:
+                raise NotFound(f"no agent {agent_id!r}", agent_id=agent_id)
             current = await uow.agents.ensure(agent_id, now)
             fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()}
             if "status" in fields:

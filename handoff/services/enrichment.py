@@ -14,6 +14,8 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from handoff.checks import check_free_form, fit_text
+from handoff.contract import CustomerIn, max_length
 from handoff.crm import CrmCustomer, CrmRateLimited, CrmUnavailable, CustomerDirectory, account_manager
 from handoff.models import Actor, Event, EventKind, Surface
 from handoff.outbox import OutboxItem, RetryLater
@@ -23,13 +25,22 @@ log = logging.getLogger("baton.enrichment")
 
 
 def enrichment_data(found: CrmCustomer, manager_id: str | None) -> dict[str, Any]:
-    """The ``enriched`` event's data: the facts a card shows, and where they came from."""
-    return {
-        "system": found.system, "contact_id": found.contact_id, "name": found.name, "company": found.company,
-        "plan": found.plan, "industry": found.industry, "account_value": found.account_value,
+    """The ``enriched`` event's data: the facts a card shows, and where they came from (strings cleaned)."""
+    data: dict[str, Any] = check_free_form({
+        "system": found.system, "contact_id": found.contact_id, "industry": found.industry,
         "account_manager_id": manager_id, "owner_email": found.owner_email, "open_cases": found.open_cases,
         "recent_cases": [{"id": c.id, "number": c.number, "subject": c.subject, "status": c.status,
                           "closed": c.closed, "created_at": c.created_at} for c in found.recent_cases],
+    }, max_keys=10_000)
+    return {**data, **crm_facts(found)}
+
+
+def crm_facts(found: CrmCustomer) -> dict[str, Any]:
+    """What a CRM says about the customer, held to the intake contract's limits (a CRM is an edge too)."""
+    value = found.account_value
+    return {
+        **{k: fit_text(getattr(found, k), max_length(CustomerIn, k) or 200) for k in ("name", "company", "plan")},
+        "account_value": value if value is None or 0 <= value <= 1e12 else None,
     }
 
 
@@ -95,9 +106,7 @@ class EnrichmentDestination:
                 h = await uow.handoffs.get(hid)
                 if h is None:
                     continue
-                await uow.customers.enrich(h.customer_id, {
-                    "name": hit.name, "company": hit.company, "plan": hit.plan, "account_value": hit.account_value,
-                }, now)
+                await uow.customers.enrich(h.customer_id, crm_facts(hit), now)
                 manager = account_manager(hit.owner_email, agents, self.owner_agents)
                 await uow.refs.put(hid, system, "contact", hit.contact_id,
                                    {"account_id": hit.account_id, "owner_email": hit.owner_email}, now)

@@ -34,7 +34,9 @@ def create_engine(url: str, *, pool_size: int = 20, echo: bool = False) -> Async
     PostgreSQL: READ COMMITTED; correctness comes from conditional updates and ``SKIP LOCKED``.
     """
     u = async_url(url)
-    kwargs: dict[str, Any] = {"echo": echo}
+    # hide_parameters: an error's message (and so any log of it) never carries the bound values — transcripts,
+    # emails, names — only the statement.
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     if u.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         if u.database in (None, "", ":memory:"):

@@ -109,7 +109,9 @@ def test_migrate_and_outbox_commands(tmp_path: Path) -> None:
     r = _run(["outbox", "list"], env)
     assert r.returncode == 0 and "the outbox is empty" in r.stdout
     r = _run(["outbox", "retry", "12345"], env)
-    assert r.returncode == 1 and "not dead-lettered" in r.stdout
+    assert r.returncode == 1 and "outbox item 12345 not found" in r.stderr
+    r = _run(["outbox", "retry", "abc"], env)
+    assert r.returncode == 2 and "'abc' is not an outbox item ID" in r.stderr and "Traceback" not in r.stderr
     r = _run(["outbox", "dead"], env)
     assert r.returncode == 0
 
@@ -117,8 +119,13 @@ def test_migrate_and_outbox_commands(tmp_path: Path) -> None:
 def test_agents_cli(tmp_path: Path) -> None:
     env = _env(tmp_path)
     _run(["migrate"], env)
-    r = _run(["agents", "set", "U0EMMA", "--status", "away", "--skills", "technical,wordpress"], env)
+    r = _run(["agents", "set", "U0EMMA", "--status", "away"], env)
+    assert r.returncode == 1 and "no agent 'U0EMMA'; add --create" in r.stderr
+    assert "U0EMMA" not in _run(["agents", "list"], env).stdout  # a typo creates nobody
+    r = _run(["agents", "set", "U0EMMA", "--status", "away", "--skills", "technical,wordpress", "--create"], env)
     assert r.returncode == 0 and "U0EMMA: away" in r.stdout
+    r = _run(["agents", "set", "U0EMMA", "--capacity", "5"], env)
+    assert r.returncode == 0 and "capacity 5" in r.stdout
     r = _run(["agents", "list"], env)
     assert "U0EMMA" in r.stdout and "away" in r.stdout and "technical,wordpress" in r.stdout
 

@@ -62,3 +62,28 @@ def test_the_example_config_loads() -> None:
 
     cfg = load_config(Path(__file__).resolve().parents[2] / "config" / "baton.example.yaml")
     assert {a.id for a in cfg.agents} == {"emma", "lee", "raj", "sofia"} and cfg.queues["technical"].lead == "lee"
+
+
+def test_the_config_holds_agents_to_the_same_time_zone_and_hours_checks() -> None:
+    from handoff.config import ConfigError, parse_config
+
+    with pytest.raises(ConfigError) as exc:
+        parse_config({"agents": [{"id": "lee", "timezone": "America", "working_hours": "25:99-17:00"}]})
+    assert "agents.0.timezone" in str(exc.value) and "'America' is not an IANA time zone" in str(exc.value)
+    assert "agents.0.working_hours" in str(exc.value)
+    ok = parse_config({"agents": [{"id": "lee", "timezone": "Europe/Berlin", "working_hours": "22:00-06:00"}]})
+    assert ok.agents[0].timezone == "Europe/Berlin"
+
+
+def test_control_characters_are_cleaned_and_strict_types_hold() -> None:
+    body = HandoffIn.model_validate(intake_body(customer={"name": "Sa\x00rah"}, ai={"entities": {"k\x00": "v\x1f"}}))
+    assert body.customer.name == "Sarah" and body.ai.entities == {"k": "v"}
+    for patch in ({"customer": {"vip": 1}}, {"ai": {"kb_hits": False}}, {"ai": {"confidence": "0.5"}}):
+        with pytest.raises(ValidationError):
+            HandoffIn.model_validate(intake_body(**patch))
+
+
+def test_warnings_name_what_an_accepted_body_lacks() -> None:
+    assert HandoffIn.model_validate(intake_body()).warnings() == []
+    bare = HandoffIn.model_validate({"conversation_id": "c", "customer": {"id": "w-1"}})
+    assert [w.code for w in bare.warnings()] == ["empty_transcript"]
