@@ -60,12 +60,13 @@ IntegrationFactory = Callable[[Any, "Runtime"], "Integration | None"]
 def default_integrations() -> list[IntegrationFactory]:
     """The integrations this build knows; each returns None when its settings are absent."""
     from bot.slack.integration import slack_integration
+    from bot.teams.integration import teams_integration
     from bot.web.customer import customer_integration
     from integrations.hubspot.integration import hubspot_integration
     from integrations.salesforce.integration import salesforce_integration
     from integrations.webhooks import webhook_integration
 
-    return [customer_integration, webhook_integration, slack_integration, salesforce_integration,
+    return [customer_integration, webhook_integration, slack_integration, teams_integration, salesforce_integration,
             hubspot_integration]
 
 
@@ -140,8 +141,6 @@ class Runtime:
             good, detail = integ.readiness()
             details[integ.name] = detail
             degraded = degraded or not good or str(detail).startswith("degraded")
-        if self.settings.teams_app_id:
-            details["teams"] = TEAMS_UNAVAILABLE
         outbox: dict[str, Any] = {}
         for d in self.destinations:
             b = backlog.get(d.name)
@@ -161,7 +160,6 @@ class Runtime:
 
 
 DEAD_WINDOW_SECONDS = 24 * 3600  # a dead-lettered item keeps /readyz degraded this long (or until replayed)
-TEAMS_UNAVAILABLE = "not available yet in this version (TEAMS_APP_ID is ignored)"
 
 
 def _check_rule_queues(rules: Any, config: Any) -> None:
@@ -324,7 +322,7 @@ async def startup_report(settings: Any, rt: Runtime, seconds: float = PROBE_TIME
     Each built integration with a ``probe`` is asked once (Slack ``auth.test``, Salesforce ``limits``, HubSpot
     ticket pipelines), all at once with a short timeout. Lines name no token.
     """
-    keys = {"Slack": "slack", "Salesforce": "salesforce", "HubSpot": "hubspot"}
+    keys = {"Slack": "slack", "Microsoft Teams": "teams", "Salesforce": "salesforce", "HubSpot": "hubspot"}
     built = {integ.name: integ for integ in rt.integrations}
     probed = [(name, built[keys[name]]) for name, has, _ in settings.integrations()
               if has and keys.get(name) in built]

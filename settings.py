@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     teams_openid_metadata_url: str = Field(
         "https://login.botframework.com/v1/.well-known/openidconfiguration", alias="TEAMS_OPENID_METADATA_URL",
         description="where inbound channel-token signing keys are published (tests point it at a local fake)")
+    teams_default_channel: str | None = Field(
+        None, alias="TEAMS_DEFAULT_CHANNEL",
+        description="Teams conversation id (19:…@thread.tacv2) for queues with no queues.<q>.channels.teams")
     teams_authority: str | None = Field(
         None, alias="TEAMS_AUTHORITY",
         description="Entra authority for the bot's outbound token; default https://login.microsoftonline.com/"
@@ -177,9 +180,8 @@ class Settings(BaseSettings):
         return [
             ("Slack", bool(self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token)),
              "not configured — set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)"),
-            # The Teams surface is not in this build: its settings are read but change nothing.
-            ("Microsoft Teams", False, "not available yet in this version"
-             + (" (TEAMS_APP_ID is set and ignored)" if self.teams_app_id else "")),
+            ("Microsoft Teams", bool(self.teams_app_id and self.teams_app_password) or self.teams_emulator,
+             "not configured — set TEAMS_APP_ID and TEAMS_APP_PASSWORD (or TEAMS_EMULATOR=true for local use)"),
             ("Salesforce", sf, "not configured — set SALESFORCE_INSTANCE_URL + SALESFORCE_ACCESS_TOKEN, or "
              "SALESFORCE_USERNAME/_PASSWORD/_SECURITY_TOKEN"),
             ("HubSpot", bool(self.hubspot_access_token), "not configured — set HUBSPOT_ACCESS_TOKEN"),

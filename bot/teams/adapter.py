@@ -87,8 +87,8 @@ class CardAction:
     user_id: str | None
     user_aad_id: str | None
     conversation_id: str
-    user_name: str | None = None
     message_id: str | None  # the card's activity id (``replyToId`` of the invoke)
+    user_name: str | None = None  # the Teams display name (an agent seen for the first time is named with it)
 
 
 async def _pong(context: TurnContext) -> str | Activity | None:

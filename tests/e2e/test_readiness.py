@@ -56,15 +56,16 @@ async def test_a_dead_lettered_item_degrades_until_it_is_replayed(runtime: Any, 
     assert again["status"] == "ready" and again["outbox"]["recorder"]["status"] == "ok"
 
 
-async def test_teams_app_id_is_reported_as_not_available(db_url: str) -> None:
+async def test_teams_reports_how_it_authenticates(db_url: str) -> None:
     from app import build
+    from bot.teams.integration import teams_integration
     from tests.conftest import make_settings
 
     rt = build(make_settings(db_url, TEAMS_APP_ID="11111111-2222", TEAMS_APP_PASSWORD="pw"), with_log=False,
-               integrations=[])
+               integrations=[teams_integration])
     try:
         ok, details = await rt.readiness()
-        assert ok and details["teams"].startswith("not available yet in this version")
-        assert "configured" not in details["teams"]
+        assert ok and details["teams"] == "ok, Bot Framework authentication at /api/messages"
+        assert "pw" not in str(details)
     finally:
         await rt.engine.dispose()
