@@ -53,7 +53,7 @@ def outage_pause(base_seconds: float, cap_seconds: float, failures: int) -> floa
 
     A CRM down for hours then gets a probe now and then instead of a call a second.
     """
-    return min(cap_seconds, base_seconds * 2 ** max(0, failures - 1))
+    return float(min(cap_seconds, base_seconds * 2.0 ** max(0, failures - 1)))
 
 
 @dataclass(frozen=True, slots=True)
