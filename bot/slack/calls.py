@@ -56,7 +56,8 @@ class SlackCalls:
     async def _paced(self, pacer: Pacer, scope: str) -> None:
         wait = pacer.wait_for_next()
         if wait > MAX_PACED_WAIT:
-            raise RetryLater(f"pacing Slack calls ({wait:.0f} s until the next slot)", retry_after=wait, scope=scope)
+            raise RetryLater(f"pacing Slack calls ({wait:.0f} s until the next slot)", retry_after=wait, scope=scope,
+                             spend_attempt=False)
         delay = pacer.reserve()
         if delay > 0:
             await asyncio.sleep(delay)
@@ -86,7 +87,7 @@ class SlackCalls:
             if pacer is not None:
                 pacer.penalize(retry_after)
             log.warning("Slack rate-limited %s; retrying after %s s", method, retry_after)
-            return RetryLater(f"{method}: rate limited", retry_after=retry_after, scope=scope)
+            return RetryLater(f"{method}: rate limited", retry_after=retry_after, scope=scope, spend_attempt=False)
         if error in TOKEN_ERRORS:
             self.health.failed(error)
             # Park the whole destination; each failed probe doubles the pause (up to an hour) so that a long

@@ -173,6 +173,9 @@ class Dispatcher:
                 pause = self.policy.delay(max(1, item.attempts))
             out.retry.append((item, pause, f"{name} paused: {exc}" if str(exc) else f"{name} paused", False))
             return
+        if not exc.spend_attempt:  # rate-limited lane: wait it out; a long 429 storm must not dead-letter it
+            out.retry.append((item, self.policy.delay(max(1, item.attempts), exc.retry_after), str(exc), False))
+            return
         self._fail(item, out, str(exc) or "retry later", exc.retry_after)
 
     def _fail(self, item: OutboxItem, out: _Outcome, error: str, retry_after: float | None) -> None:

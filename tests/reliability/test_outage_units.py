@@ -97,3 +97,22 @@ def test_hubspot_429_on_a_get_comes_back_typed_instead_of_sleeping_in_a_thread()
         assert hs.calls_count("GET", "/crm/v3/properties/contacts") == 1  # asked once, did not retry by itself
         gateway.ensure_schema()  # the next try (after the pause) goes through
         assert hs.calls_count("GET", "/crm/v3/properties/contacts") == 2
+
+
+async def test_a_rate_limited_lane_never_spends_attempts(runtime: Any) -> None:
+    """Per-channel Slack 429s were lane retries that counted: a long storm dead-lettered cards (8 attempts)."""
+    rec = runtime.destinations[0]
+    storm = runtime.config.outbox.max_attempts * 2
+    rec.failures.extend(RetryLater("chat.postMessage: rate limited", retry_after=1, spend_attempt=False)
+                        for _ in range(storm))
+    await _items(runtime, 1)
+    clock = FakeClock(datetime.now(UTC))
+    d = Dispatcher(replace(runtime.deps, clock=clock), runtime.destinations)
+    for _ in range(storm + 1):
+        await d.drain_once()
+        clock.advance(3)
+    assert len(rec.delivered) == 1 and rec.received[next(iter(rec.delivered))] == storm + 1
+    async with runtime.deps.uow(read_only=True) as uow:
+        assert await uow.outbox.counts() == {"done": 1}
+        (item,) = await uow.outbox.list(status="done", limit=10)
+    assert item.attempts == 1
