@@ -48,6 +48,14 @@ class CrmRejected(CrmError):
     """The CRM refused the request as malformed (400): retrying the same input cannot succeed."""
 
 
+def outage_pause(base_seconds: float, cap_seconds: float, failures: int) -> float:
+    """A CRM circuit breaker's pause after ``failures`` failed calls in a row: doubling from ``base`` to ``cap``.
+
+    A CRM down for hours then gets a probe now and then instead of a call a second.
+    """
+    return float(min(cap_seconds, base_seconds * 2.0 ** max(0, failures - 1)))
+
+
 @dataclass(frozen=True, slots=True)
 class CaseSummary:
     """One of the customer's cases/tickets, as shown on the card."""

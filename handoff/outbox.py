@@ -80,13 +80,16 @@ class RetryLater(Exception):
     """A delivery failed in a way that may pass (timeout, 5xx, 429). ``retry_after`` in seconds, if known.
 
     ``scope="destination"`` asks the dispatcher to pause the whole destination (a workspace-wide rate limit,
-    an outage); ``"lane"`` only this (handoff, destination) lane.
+    an outage); ``"lane"`` only this (handoff, destination) lane. ``spend_attempt=False`` (a rate limit: never
+    the item's fault) retries the lane after ``retry_after`` without counting towards dead-lettering.
     """
 
-    def __init__(self, message: str, *, retry_after: float | None = None, scope: str = "lane") -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None, scope: str = "lane",
+                 spend_attempt: bool = True) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.scope = scope
+        self.spend_attempt = spend_attempt
 
 
 class PermanentFailure(Exception):

@@ -66,7 +66,7 @@ class SlackCalls:
             if pacer is not None:
                 pacer.penalize(retry_after)
             log.warning("Slack rate-limited %s; retrying after %s s", method, retry_after)
-            return RetryLater(f"{method}: rate limited", retry_after=retry_after, scope=scope)
+            return RetryLater(f"{method}: rate limited", retry_after=retry_after, scope=scope, spend_attempt=False)
         if error in TOKEN_ERRORS:
             self.health.failed(error)
             # Park the whole destination; each failed probe doubles the pause (up to an hour) so that a long

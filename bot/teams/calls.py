@@ -103,9 +103,10 @@ class TeamsCalls:
                 for pacer in self.pacers(channel):
                     pacer.penalize(retry_after)
                 log.warning("Teams throttled a %s; retrying after %s s", op, retry_after)
-                return RetryLater(f"Teams {op}: throttled", retry_after=retry_after, scope="lane")
+                return RetryLater(f"Teams {op}: throttled", retry_after=retry_after, scope="lane", spend_attempt=False)
             if status == 412:
-                return RetryLater(f"Teams {op}: precondition failed, retrying", retry_after=retry_after, scope="lane")
+                return RetryLater(f"Teams {op}: precondition failed, retrying", retry_after=retry_after, scope="lane",
+                                  spend_attempt=False)
             if status == 401:
                 return self._token_failure(op, "unauthorized")
             if status in (403, 404):

@@ -61,7 +61,8 @@ async def take_slot(pacers: Sequence[Pacer], scope: str, what: str) -> None:
     """
     wait = max((p.wait_for_next() for p in pacers), default=0.0)
     if wait > MAX_PACED_WAIT:
-        raise RetryLater(f"pacing {what} calls ({wait:.0f} s until the next slot)", retry_after=wait, scope=scope)
+        raise RetryLater(f"pacing {what} calls ({wait:.0f} s until the next slot)", retry_after=wait, scope=scope,
+                         spend_attempt=False)
     delay = max((p.reserve() for p in pacers), default=0.0)
     if delay > 0:
         await asyncio.sleep(delay)

@@ -13,7 +13,6 @@ import asyncio
 import logging
 import os
 import socket
-import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -69,8 +68,13 @@ class Dispatcher:
         for wake in self._wakes:
             wake.set()
 
+    def _clock(self) -> float:
+        # Pauses are kept on the same clock as the retry schedule (``deps.now``), so that a test clock that
+        # moves minutes ahead ends a Retry-After pause as it makes the rescheduled items due.
+        return self.deps.now().timestamp()
+
     def _active_destinations(self, among: Sequence[str] | None = None) -> list[str]:
-        now = time.monotonic()
+        now = self._clock()
         return [name for name in (among or self.destinations) if self._paused.get(name, 0) <= now]
 
     async def drain_once(self, among: Sequence[str] | None = None) -> int:
@@ -132,7 +136,7 @@ class Dispatcher:
         async with self._sem:
             for i, item in enumerate(lane):
                 dest = self.destinations[item.destination]
-                paused_for = self._paused.get(dest.name, 0) - time.monotonic()
+                paused_for = self._paused.get(dest.name, 0) - self._clock()
                 if self._stopping or paused_for > 0:
                     if paused_for > 0:  # a destination-wide pause: wait it out without spending an attempt
                         out.retry.append((item, paused_for, "destination paused", False))
@@ -164,10 +168,13 @@ class Dispatcher:
         if exc.scope == "destination":
             if exc.retry_after is not None:
                 pause = exc.retry_after
-                self._paused[name] = time.monotonic() + pause
+                self._paused[name] = self._clock() + pause
             else:  # no hint: back off this item as for its next attempt, without spending it
                 pause = self.policy.delay(max(1, item.attempts))
             out.retry.append((item, pause, f"{name} paused: {exc}" if str(exc) else f"{name} paused", False))
+            return
+        if not exc.spend_attempt:  # rate-limited lane: wait it out; a long 429 storm must not dead-letter it
+            out.retry.append((item, self.policy.delay(max(1, item.attempts), exc.retry_after), str(exc), False))
             return
         self._fail(item, out, str(exc) or "retry later", exc.retry_after)
 

@@ -16,7 +16,14 @@ from typing import Any
 
 from handoff.checks import check_free_form, fit_text
 from handoff.contract import CustomerIn, max_length
-from handoff.crm import CrmCustomer, CrmRateLimited, CrmUnavailable, CustomerDirectory, account_manager
+from handoff.crm import (
+    CrmCustomer,
+    CrmRateLimited,
+    CrmUnavailable,
+    CustomerDirectory,
+    account_manager,
+    outage_pause,
+)
 from handoff.models import Actor, Event, EventKind, Surface
 from handoff.outbox import OutboxItem, RetryLater
 from handoff.services.common import Deps
@@ -52,15 +59,27 @@ class EnrichmentDestination:
         directory: the CRM's :class:`~handoff.crm.CustomerDirectory`.
         timeout_seconds: the longest one lookup may take before the item is retried later.
         owner_agents: CRM owner email → Baton agent id (the account manager, for VIP routing).
+        outage_pause_seconds: the first pause after a failed lookup (timeout, 5xx); doubles with each failure
+            in a row up to ``outage_pause_cap_seconds``, like the case sync's circuit breaker.
     """
 
     def __init__(self, deps: Deps, directory: CustomerDirectory, *, timeout_seconds: float = 3.0,
-                 owner_agents: Mapping[str, str] | None = None) -> None:
+                 owner_agents: Mapping[str, str] | None = None, outage_pause_seconds: float = 30.0,
+                 outage_pause_cap_seconds: float = 3600.0) -> None:
         self.name = f"{directory.system}-enrich"
         self.deps = deps
         self.directory = directory
         self.timeout = timeout_seconds
         self.owner_agents = dict(owner_agents or {})
+        self.outage_pause = (outage_pause_seconds, outage_pause_cap_seconds)
+        self.failures = 0  # lookups in a row that failed as a whole (timeout, outage)
+
+    def _down(self, message: str, retry_after: float | None) -> RetryLater:
+        # A CRM that hangs or answers 5xx is down for every lookup: pause the destination (no attempts spent,
+        # so minutes of outage never dead-letter the enrichment of new handoffs), longer each time in a row.
+        self.failures += 1
+        pause = outage_pause(*self.outage_pause, self.failures)
+        return RetryLater(message, retry_after=max(retry_after or 0.0, pause), scope="destination")
 
     def subscribes(self, event: Event) -> bool:
         return event.kind == EventKind.CREATED
@@ -85,11 +104,12 @@ class EnrichmentDestination:
             found = await asyncio.wait_for(self.directory.lookup_many(sorted(set(wanted.values()))), self.timeout)
         except TimeoutError:
             log.warning("%s lookup took more than %.1fs; retrying later", self.directory.system, self.timeout)
-            return [RetryLater(f"{self.directory.system} lookup timed out")] * len(items)
+            return [self._down(f"{self.directory.system} lookup timed out", None)] * len(items)
         except CrmRateLimited as exc:
             return [RetryLater(str(exc), retry_after=exc.retry_after, scope="destination")] * len(items)
         except CrmUnavailable as exc:
-            return [RetryLater(str(exc), retry_after=exc.retry_after, scope="destination")] * len(items)
+            return [self._down(str(exc), exc.retry_after)] * len(items)
+        self.failures = 0
         await self._apply(wanted, found, agents)
         return [None] * len(items)
 

@@ -25,6 +25,7 @@ from handoff.crm import (
     contact_stats,
     csat_score,
     needs_stats,
+    outage_pause,
     timeline_entries,
 )
 from handoff.models import Event, EventKind
@@ -55,7 +56,7 @@ def translate(exc: BaseException, tuning: SyncTuning, failures: int = 1) -> Base
     if isinstance(exc, CrmRateLimited):
         return RetryLater(str(exc), retry_after=exc.retry_after, scope="destination")
     if isinstance(exc, CrmUnavailable):
-        backoff = min(tuning.outage_pause_cap_seconds, tuning.outage_pause_seconds * 2 ** max(0, failures - 1))
+        backoff = outage_pause(tuning.outage_pause_seconds, tuning.outage_pause_cap_seconds, failures)
         return RetryLater(str(exc), retry_after=max(exc.retry_after or 0.0, backoff), scope="destination")
     if isinstance(exc, CrmRejected):
         return PermanentFailure(str(exc))

@@ -79,7 +79,10 @@ class HubSpotGateway:
     """
 
     def __init__(self, access_token: str, host: str, *, timeout: float = 20.0, daily_pause: float = 3600.0) -> None:
-        self.client = hubspot.Client.create(access_token=access_token, host=host.rstrip("/"))
+        # No status retries inside urllib3: a 429 on a GET must come back as CrmRateLimited (the lane pauses),
+        # not sleep Retry-After in a worker thread three times over. Connection retries stay (they are quick).
+        retry = urllib3.Retry(total=2, connect=2, read=0, status=0, respect_retry_after_header=False)
+        self.client = hubspot.Client.create(access_token=access_token, host=host.rstrip("/"), retry=retry)
         self.timeout = timeout
         self.daily_pause = daily_pause
         self.calls = 0

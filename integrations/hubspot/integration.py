@@ -36,7 +36,8 @@ def hubspot_integration(settings: Any, rt: Any) -> CrmIntegration | None:
     sync = CaseSyncDestination("hubspot", rt.deps, sink, tuning)
     enrich = EnrichmentDestination(rt.deps, HubSpotDirectory(gateway, closed, settings.crm_lookup_timeout_seconds),
                                    timeout_seconds=settings.crm_lookup_timeout_seconds,
-                                   owner_agents=settings.crm_owner_agents)
+                                   owner_agents=settings.crm_owner_agents,
+                                   outage_pause_seconds=settings.crm_outage_pause_seconds)
     poller = ClosedCasePoller("hubspot", rt.deps, rt.actions, sink.closed_since, settings.crm_poll_seconds) \
         if settings.crm_poll_seconds > 0 else None
 

@@ -55,7 +55,8 @@ def salesforce_integration(settings: Any, rt: Any) -> CrmIntegration | None:
     sync = CaseSyncDestination("salesforce", rt.deps, sink, tuning)
     enrich = EnrichmentDestination(rt.deps, SalesforceDirectory(gateway, settings.crm_lookup_timeout_seconds),
                                    timeout_seconds=settings.crm_lookup_timeout_seconds,
-                                   owner_agents=settings.crm_owner_agents)
+                                   owner_agents=settings.crm_owner_agents,
+                                   outage_pause_seconds=settings.crm_outage_pause_seconds)
     poller = ClosedCasePoller("salesforce", rt.deps, rt.actions, sink.closed_since, settings.crm_poll_seconds) \
         if settings.crm_poll_seconds > 0 else None
 
