@@ -4,10 +4,11 @@ signed activities into ``/api/messages``, proactive sends and updates out throug
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -97,9 +98,24 @@ def shown(card: dict[str, Any] | None) -> str:
 class TeamsBaton:
     """The running service plus helpers to drive it as Teams and the AI widget would."""
 
-    def __init__(self, base: str, rt: Any, bf_auth: FakeBotFrameworkAuth, connector: FakeBotConnector) -> None:
-        self.base, self.rt, self.bf_auth, self.connector = base, rt, bf_auth, connector
+    def __init__(self, base: str, rt: Any, bf_auth: FakeBotFrameworkAuth, connector: FakeBotConnector,
+                 settings: Any = None) -> None:
+        self.base, self.rt, self.bf_auth, self.connector, self.settings = base, rt, bf_auth, connector, settings
         self.http = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=30)
+
+    def domain(self, fn: Callable[[Any], Awaitable[Any]]) -> Any:
+        """Run ``fn(runtime)`` on the same database from the test thread, as another process would."""
+        from app import build
+
+        side = build(self.settings, integrations=[], with_log=False)
+
+        async def go() -> Any:
+            try:
+                return await fn(side)
+            finally:
+                await side.engine.dispose()
+
+        return asyncio.run(go())
 
     def activity(self, type: str, *, conversation_id: str, user: dict[str, str] = EMMA,
                  conversation_type: str = "channel", **fields: Any) -> httpx.Response:
@@ -178,7 +194,7 @@ def running_baton(db_url: str, tmp: Path, bf_auth: FakeBotFrameworkAuth, connect
     settings = make_settings(db_url, BATON_CONFIG=str(config or write_config(tmp)), **teams_env(bf_auth), **extra)
     rt = build(settings, integrations=factories, with_log=False)
     with serve_in_thread(create_app(rt)) as base:
-        baton = TeamsBaton(base, rt, bf_auth, connector)
+        baton = TeamsBaton(base, rt, bf_auth, connector, settings)
         try:
             yield baton
         finally:
