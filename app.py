@@ -255,6 +255,9 @@ def create_app(rt: Runtime, *, run_dispatcher: bool = True) -> Any:
     api = create_api(ctx)
     for integ in rt.integrations:
         integ.mount(api)
+    from bot.web.limits import CleanUrl
+
+    api.add_middleware(CleanUrl)  # type: ignore[arg-type]  # added last = runs first, before every gate
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[None]:

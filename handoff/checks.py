@@ -85,17 +85,20 @@ def fit_text(value: str | None, max_length: int) -> str | None:
     return text or None
 
 
-def clean_fields(data: Any) -> Any:
-    """A request model's raw input with :func:`clean_text` applied to its own strings.
+def clean_fields(data: Any, keep: frozenset[str] = frozenset()) -> Any:
+    """A request model's raw input with :func:`clean_text` applied to its own strings (except the ``keep`` ones).
 
     Shallow on purpose: string fields, lists of strings and string-to-string maps of this model. Nested models
-    clean their own fields; free-form objects are cleaned deeply by :func:`check_free_form`.
+    clean their own fields; free-form objects are cleaned deeply by :func:`check_free_form`. ``keep``: fields whose
+    control characters mean the value is wrong, not dirty (a URL), so their own validator refuses them.
     """
     if not isinstance(data, Mapping):
         return data
     out: dict[Any, Any] = {}
     for key, value in data.items():
-        if isinstance(value, str):
+        if key in keep:
+            out[key] = value
+        elif isinstance(value, str):
             value = clean_text(value)
         elif isinstance(value, list):
             value = [clean_text(v) if isinstance(v, str) else v for v in value]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -51,10 +51,13 @@ class CleanModel(BaseModel):
     refused by its own rule (422).
     """
 
+    #: Fields not cleaned: a control character there makes the value invalid (422), not merely dirty.
+    raw_fields: ClassVar[frozenset[str]] = frozenset()
+
     @model_validator(mode="before")
     @classmethod
     def _clean(cls, data: Any) -> Any:
-        return clean_fields(data)
+        return clean_fields(data, cls.raw_fields)
 
 
 class _Strict(CleanModel):
@@ -178,6 +181,8 @@ class ConversationIn(_Strict):
 
 class HandoffIn(ConversationIn):
     """The body of ``POST /v1/handoffs``."""
+
+    raw_fields: ClassVar[frozenset[str]] = frozenset({"callback_url"})
 
     trigger: TriggerIn | None = None
     callback_url: Annotated[str, Field(max_length=2000, description="where signed customer webhooks go: a public "

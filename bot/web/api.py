@@ -13,7 +13,7 @@ from fastapi_offline import FastAPIOffline
 
 from bot.web import errors
 from bot.web.auth import KeyAuth
-from bot.web.limits import CUSTOMER_ROUTE, BodyLimit, CleanUrl, HeaderGate, header
+from bot.web.limits import CUSTOMER_ROUTE, BodyLimit, HeaderGate, header
 from bot.web.limits import Scope as AsgiScope
 from bot.web.ratelimit import TokenBuckets
 from bot.web.schemas import (
@@ -56,13 +56,6 @@ WaitEstimator = Callable[[Handoff, int, "str | None"], Awaitable[CustomerWait | 
 
 async def _no_estimate(h: Handoff, position: int, customer_tz: str | None) -> CustomerWait | None:
     return None
-
-
-class IntakeAnswer(IntakeOut):
-    """The intake answer plus ``wait``: the same object as ``/status``'s ``estimate`` (state, seconds, range,
-    ``back_at``), so a caller need not read the text to know that nobody is on shift."""
-
-    wait: dict[str, Any] | None = None
 
 
 @dataclass
@@ -148,15 +141,15 @@ def create_api(ctx: WebContext) -> FastAPI:
         return customer_text(ctx.renderer, ctx.queue_labels, "escalated", locale, {
             "name": (name or "").split(" ")[0] or None, "queue": queue, "position": position, **wait_facts(wait)})
 
-    @intake.post("/handoffs", status_code=201, response_model=IntakeAnswer, tags=["intake"], responses={
-        200: {"model": IntakeAnswer, "description": "the same source + conversation_id again: the same handoff"}})
-    async def create_handoff(body: HandoffIn, request: Request, response: Response) -> IntakeAnswer:
+    @intake.post("/handoffs", status_code=201, response_model=IntakeOut, tags=["intake"], responses={
+        200: {"model": IntakeOut, "description": "the same source + conversation_id again: the same handoff"}})
+    async def create_handoff(body: HandoffIn, request: Request, response: Response) -> IntakeOut:
         result = await ctx.intake.submit(body)
         h = result.handoff
         if not result.created:
             response.status_code = 200
         wait = await ctx.estimate_wait(h, result.position, body.customer.timezone)
-        return IntakeAnswer(
+        return IntakeOut(
             id=h.id, status=h.status, priority=h.priority, queue=h.queue, topic=h.topic, urgency=h.urgency, why=h.why,
             position=result.position, estimated_wait_seconds=wait.seconds if wait else None,
             customer_message=customer_message(h.locale, h.queue, result.position, wait, body.customer.name),
@@ -293,6 +286,5 @@ def create_api(ctx: WebContext) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=ctx.limits.max_body_bytes,  # type: ignore[arg-type]
                        read_seconds=ctx.limits.body_read_seconds)
     app.add_middleware(HeaderGate, check=key_gate)  # type: ignore[arg-type]  # added last = runs first
-    app.add_middleware(CleanUrl)  # type: ignore[arg-type]
     return app
 

@@ -99,6 +99,9 @@ class IntakeOut(BaseModel):
     sla_due_at: datetime
     created: bool
     warnings: list[IntakeWarning] = Field(default=[], description="what the body lacks; accepted anyway")
+    wait: dict[str, Any] | None = Field(default=None, description=(
+        "the same object as /status's estimate: state (estimate | longer_than_usual | nobody_on_shift), seconds, "
+        "low, high, back_at — a caller need not read the text to know that nobody is on shift"))
 
 
 class HandoffOut(BaseModel):

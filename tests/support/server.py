@@ -25,8 +25,8 @@ def serve_in_thread(app: Any, *, port: int | None = None, **options: Any) -> Ite
     ``options`` go to ``uvicorn.Config`` (e.g. ``bot.web.server.uvicorn_options(limits)``, as ``app.py serve``).
     """
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                            timeout_graceful_shutdown=10, **options)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", timeout_graceful_shutdown=10,
+                            **{"log_level": "warning", **options})
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
     thread.start()
