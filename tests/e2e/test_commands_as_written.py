@@ -43,12 +43,14 @@ def _needs_system_python() -> None:
 
 
 def _readme_commands() -> list[str]:
-    """Every `python3 app.py …` line inside README's code blocks, without its trailing comment."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    lines = []
-    for block in re.findall(r"```(?:bash|sh|console)?\n(.*?)```", text, flags=re.S):
-        for line in block.splitlines():
-            line = line.split("  #", 1)[0].strip()
+    """Every `python3 app.py …` line inside README's shell code blocks, without its trailing comment."""
+    lines, fence = [], None
+    for raw in (ROOT / "README.md").read_text(encoding="utf-8").splitlines():
+        if raw.startswith("```"):
+            fence = None if fence is not None else (raw[3:].strip() or "text")
+            continue
+        if fence in ("bash", "sh", "console"):
+            line = re.split(r"\s+#", raw, maxsplit=1)[0].strip()
             if re.match(r"^(\w+=\S+\s+)*python3 app\.py\b", line):
                 lines.append(line)
     return lines
