@@ -125,7 +125,6 @@ def build_manifest(options: PackageOptions) -> dict[str, Any]:
     if not 0 < len(developer) <= 32:
         raise PackageError(f"the developer name must have 1 to 32 characters, got {len(developer)}")
     host = urlsplit(base).netloc
-    commands = [{"title": name, "description": COMMAND_DESCRIPTIONS[name]} for name in COMMANDS]
     return {
         "$schema": SCHEMA_URL,
         "manifestVersion": MANIFEST_VERSION,
@@ -154,7 +153,8 @@ def build_manifest(options: PackageOptions) -> dict[str, Any]:
             "scopes": list(BOT_SCOPES),
             "isNotificationOnly": False,
             "supportsFiles": False,
-            "commandLists": [{"scopes": [scope], "commands": commands} for scope in BOT_SCOPES],
+            "commandLists": [{"scopes": [scope], "commands": [{"title": name, "description": COMMAND_DESCRIPTIONS[name]}
+                                                              for name in COMMANDS]} for scope in BOT_SCOPES],
         }],
         "validDomains": [host],
     }
@@ -192,7 +192,7 @@ def _baton_coverage(size: int, x: int, y: int) -> float:
 
 
 def color_icon() -> bytes:
-    """``color.png``: 192×192, the baton in white on an opaque accent-coloured square."""
+    """``color.png``: 192x192, the baton in white on an opaque accent-coloured square."""
     r, g, b = (int(ACCENT[i:i + 2], 16) for i in (1, 3, 5))
 
     def pixel(x: int, y: int) -> Pixel:
@@ -203,7 +203,7 @@ def color_icon() -> bytes:
 
 
 def outline_icon() -> bytes:
-    """``outline.png``: 32×32, the baton in white on transparent (Teams requires white and transparency only)."""
+    """``outline.png``: 32x32, the baton in white on transparent (Teams requires white and transparency only)."""
     return png(OUTLINE_SIZE, OUTLINE_SIZE,
                lambda x, y: (255, 255, 255, round(255 * _baton_coverage(OUTLINE_SIZE, x, y))))
 
