@@ -9,6 +9,7 @@
     python3 app.py agents list | python3 app.py agents set ID --status away
     python3 app.py keys create --scope intake [--name widget] | keys list | keys revoke ID
     python3 app.py purge --older-than 90d
+    python3 app.py teams package --base-url https://baton.example.com [--out baton-teams.zip]
 
 Started by any Python 3.11+ outside ``.venv``, it re-executes itself inside ``.venv`` (creating it first).
 
@@ -547,6 +548,25 @@ def cmd_admin(args: argparse.Namespace) -> int:
     return _with_runtime(lambda rt: (admin_cli.keys if args.command == "keys" else admin_cli.purge)(args, rt))
 
 
+def cmd_teams(args: argparse.Namespace) -> int:
+    """``teams package``: the Teams app zip an admin uploads (bot/teams/package.py)."""
+    from bot.teams.package import PackageError, PackageOptions, next_steps, write_package
+
+    settings = _settings()
+    if not settings.teams_app_id:
+        sys.exit("baton: TEAMS_APP_ID is not set: the package names the bot by its Microsoft App ID (register the "
+                 "bot in Azure first, then set TEAMS_APP_ID and TEAMS_APP_PASSWORD)")
+    options = PackageOptions(bot_app_id=settings.teams_app_id, base_url=args.base_url, app_guid=args.app_guid,
+                             app_version=args.app_version, developer=args.developer, website=args.website,
+                             privacy_url=args.privacy_url, terms_url=args.terms_url)
+    try:
+        out = write_package(options, Path(args.out))
+    except PackageError as exc:
+        sys.exit(f"baton: {exc}")
+    print("\n".join(next_steps(options, out)))
+    return 0
+
+
 def _item_id(value: str) -> int:
     if not (value.isascii() and value.isdigit() and len(value) <= 18):
         raise argparse.ArgumentTypeError(f"{value!r} is not an outbox item ID (a number; see `outbox list`)")
@@ -586,6 +606,16 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--name")
     a.add_argument("--create", action="store_true", help="create the agent if it does not exist yet")
     admin_cli.add_parsers(sub)
+    t = sub.add_parser("teams", help="build the Teams app package (manifest.json + icons) an admin uploads")
+    t.add_argument("action", choices=["package"])
+    t.add_argument("--base-url", required=True, help="the service's public https URL (Teams posts to /api/messages)")
+    t.add_argument("--out", default="baton-teams.zip", help="where to write the zip (default baton-teams.zip)")
+    t.add_argument("--app-guid", help="the Teams app id (default: derived from TEAMS_APP_ID, stable across builds)")
+    t.add_argument("--app-version", help="x.y.z; raise it for each re-upload (default: Baton's version)")
+    t.add_argument("--developer", default="Baton", help="publisher name shown in Teams (default Baton)")
+    t.add_argument("--website", help="developer website (default: --base-url)")
+    t.add_argument("--privacy-url", help="privacy statement (default: --website)")
+    t.add_argument("--terms-url", help="terms of use (default: --website)")
     return p
 
 
@@ -605,7 +635,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     admin_cli.check_args(p, args)
     handlers = {"serve": cmd_serve, "migrate": cmd_migrate, "worker": cmd_worker, "demo": cmd_demo,
-                "outbox": cmd_outbox, "rules": cmd_rules, "agents": cmd_agents, "keys": cmd_admin, "purge": cmd_admin}
+                "outbox": cmd_outbox, "rules": cmd_rules, "agents": cmd_agents, "keys": cmd_admin, "purge": cmd_admin,
+                "teams": cmd_teams}
     return handlers[command](args)
 
 
