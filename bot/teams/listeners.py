@@ -23,7 +23,7 @@ from bot.teams.adapter import CardAction, Conversation
 from bot.teams.ids import Execute, Input, Verb, parse_execute
 from bot.teams.render import CARD_CONTENT_TYPE, TeamsRenderer, who
 from bot.teams.surface import SURFACE, TeamsSurface, person_key
-from handoff.chat.commands import STATUSES, ChatCommands, CommandAnswer, parse
+from handoff.chat.commands import COMMAND_DESCRIPTIONS, COMMANDS, STATUSES, ChatCommands, CommandAnswer, parse
 from handoff.errors import AlreadyClaimed, DomainError, InvalidCommand
 from handoff.lifecycle import EscalationForm
 from handoff.models import Actor, Agent, Surface, Tier
@@ -196,9 +196,7 @@ class TeamsListeners:
             drawn = r.text_card(answer.title, [f"{k.replace('_', ' ')}: {v:g}" for k, v in s.items()])
         else:
             drawn = r.text_card("Baton commands", [
-                "queue: waiting handoffs, most urgent first", "mine: the handoffs you hold",
-                "next [queue]: claim the most urgent waiting handoff",
-                f"status {'|'.join(STATUSES)}: set your status (routing uses it)", "stats: today's numbers",
+                *(f"{name}: {COMMAND_DESCRIPTIONS[name]}" for name in COMMANDS),
                 "On a card: Claim to take it; reply in its thread to talk to the customer (start with note: to keep "
                 "a reply internal)."], note=f"This conversation's id, for queues.<queue>.channels.teams: "
                                             f"{conversation_id}")

@@ -16,14 +16,14 @@ import struct
 import uuid
 import zipfile
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from handoff.chat.commands import COMMANDS, STATUSES
+from handoff.chat.commands import COMMAND_DESCRIPTIONS, COMMANDS
 
 MANIFEST_VERSION = "1.11"
 SCHEMA_URL = f"https://developer.microsoft.com/en-us/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json"
@@ -40,16 +40,6 @@ _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _SEMVER = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
 
 # What each command does, as the compose box lists it (title ≤ 32, description ≤ 128 characters).
-COMMAND_DESCRIPTIONS: Mapping[str, str] = {
-    "queue": "Waiting handoffs, most urgent first",
-    "mine": "The handoffs you hold",
-    "next": "Claim the most urgent waiting handoff (optionally: next <queue>)",
-    "status": f"Set your status: status {'|'.join(STATUSES)} (routing uses it)",
-    "stats": "Today's numbers",
-    "help": "What Baton can do; in a channel it also prints the channel's id for queue mapping",
-}
-
-
 class PackageError(ValueError):
     """An option the package cannot be built from; the message says which and why."""
 

@@ -15,6 +15,15 @@ from handoff.services.queries import Queries
 
 COMMANDS = ("queue", "mine", "next", "status", "stats", "help")
 STATUSES = tuple(s.value for s in AgentStatus)
+#: One line per command, for every surface's help and the Teams app manifest (≤ 128 characters each).
+COMMAND_DESCRIPTIONS: Mapping[str, str] = {
+    "queue": "Waiting handoffs, most urgent first",
+    "mine": "The handoffs you hold",
+    "next": "Claim the most urgent waiting handoff (optionally: next <queue>)",
+    "status": f"Set your status: status {'|'.join(STATUSES)} (routing uses it)",
+    "stats": "Today's numbers",
+    "help": "What Baton can do; in a channel it also prints the channel's id for queue mapping",
+}
 LIST_LIMIT = 40
 
 

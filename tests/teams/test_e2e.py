@@ -132,7 +132,7 @@ def test_commands_in_a_personal_chat(db_url: str, tmp_path: Path, bf_auth: FakeB
         assert "Your open handoffs (1)" in ask("mine")
         assert "Your status is now away." in ask("status away")
         assert "status available|busy|away|offline" in ask("status sleepy")
-        assert "next [queue]" in ask("help") and chat in ask("help")
+        assert "next <queue>" in ask("help") and chat in ask("help")
         assert baton.http.get("/v1/agents").json() and any(
             a["id"] == "emma" and a["status"] == "away" for a in baton.http.get("/v1/agents").json())
         _ = EMMA
