@@ -54,7 +54,7 @@ from tests.fakes.botconnector_state import (
     SentActivity,
     SlidingWindows,
 )
-from tests.fakes.slack_http import SlackHTTPServer
+from tests.fakes.slack_http import ServedFake
 from tests.support.conformance import conformance_path
 
 __all__ = ["FakeBotConnector"]
@@ -70,7 +70,7 @@ def _validator(definition: str) -> Draft4Validator:
     return Draft4Validator({"$ref": f"{_URN}#/definitions/{definition}"}, registry=registry)
 
 
-class FakeBotConnector:
+class FakeBotConnector(ServedFake):
     """A local Bot Connector. All public helpers are thread-safe; see the module docstring."""
 
     def __init__(self, *, token_verifier: Callable[[str], Any] | None = None, require_auth: bool = True,
@@ -91,37 +91,6 @@ class FakeBotConnector:
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
         self._address = (host, port)
-        self._server: SlackHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # ------------------------------------------------------------------------------------ lifecycle
-    def start(self) -> FakeBotConnector:
-        if self._server is None:
-            self._server = SlackHTTPServer(self._dispatch, self._address)
-            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                            name=f"FakeBotConnector:{self.port}", daemon=True)  # fmt: skip
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            if self._thread is not None:
-                self._thread.join(timeout=5)
-            self._server, self._thread = None, None
-
-    def __enter__(self) -> FakeBotConnector:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("FakeBotConnector is not started")
-        return int(self._server.server_address[1])
 
     @property
     def service_url(self) -> str:

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from tests.fakes.slack_http import SlackHTTPServer, parse_args
+from tests.fakes.slack_http import ServedFake, parse_args
 from tests.fakes.slack_methods import METHODS
 from tests.fakes.slack_payloads import (
     DEFAULT_APP_ID,
@@ -60,7 +60,7 @@ DEFAULT_SIGNING_SECRET = "fake-baton-signing-secret"
 PER_CHANNEL_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral"})
 
 
-class FakeSlack:
+class FakeSlack(ServedFake):
     """A local Slack Web API for tests. See the module docstring; all public helpers are thread-safe."""
 
     def __init__(
@@ -119,39 +119,6 @@ class FakeSlack:
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._address = (host, port)
-        self._server: SlackHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # ------------------------------------------------------------------------------------ lifecycle
-    def start(self) -> FakeSlack:
-        """Bind to an ephemeral port on 127.0.0.1 and serve in a daemon thread."""
-        if self._server is None:
-            self._server = SlackHTTPServer(self._dispatch, self._address)
-            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                            name=f"FakeSlack:{self.port}", daemon=True)  # fmt: skip
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release the port (idempotent)."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            if self._thread is not None:
-                self._thread.join(timeout=5)
-            self._server, self._thread = None, None
-
-    def __enter__(self) -> FakeSlack:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("FakeSlack is not started")
-        return int(self._server.server_address[1])
 
     @property
     def url(self) -> str:

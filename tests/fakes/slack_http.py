@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from email import policy
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qsl
 
 from tests.fakes.slack_state import SlackError
@@ -32,6 +33,52 @@ class SlackHTTPServer(ThreadingHTTPServer):
     def __init__(self, dispatch: Dispatch, address: tuple[str, int]) -> None:
         self.dispatch = dispatch
         super().__init__(address, _Handler)
+
+
+class ServedFake:
+    """A fake vendor API served by :class:`SlackHTTPServer` in a daemon thread on 127.0.0.1.
+
+    Subclasses set ``self._address`` and implement ``_dispatch(verb, path, headers, body)``; they get
+    ``start``/``stop`` (idempotent), use as a context manager, and ``port``.
+    """
+
+    _address: tuple[str, int]
+    _server: SlackHTTPServer | None = None
+    _thread: threading.Thread | None = None
+
+    def _dispatch(self, verb: str, path: str, headers: dict[str, str], body: bytes
+                  ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        """Bind to an ephemeral port on 127.0.0.1 and serve in a daemon thread."""
+        if self._server is None:
+            self._server = SlackHTTPServer(self._dispatch, self._address)
+            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                            name=f"{type(self).__name__}:{self.port}", daemon=True)  # fmt: skip
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port (idempotent)."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            if self._thread is not None:
+                self._thread.join(timeout=5)
+            self._server, self._thread = None, None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError(f"{type(self).__name__} is not started")
+        return int(self._server.server_address[1])
 
 
 class _Handler(BaseHTTPRequestHandler):
