@@ -22,6 +22,7 @@ from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_payloads import SlackInbound
 from tests.support.factories import intake_body
 from tests.support.server import serve_in_thread
+from tests.support.waiting import eventually
 
 TECH, BILLING, FALLBACK = "C0TECH00001", "C0BILL00001", "C0FALLBACK1"
 EMMA, LIAM, OMAR = "U0EMMA00001", "U0LIAM00001", "U0OMAR00001"
@@ -107,14 +108,7 @@ class Baton:
             time.sleep(0.02)
 
     def wait(self, predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}")
-            time.sleep(0.02)
+        return eventually(predicate, timeout, what)
 
 
 def click(baton: Baton, action: Any, user: str, card: dict[str, Any], channel: str) -> httpx.Response:

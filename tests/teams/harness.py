@@ -22,6 +22,7 @@ from tests.fakes.botconnector import FakeBotConnector
 from tests.fakes.botconnector_state import SentActivity
 from tests.support.factories import intake_body
 from tests.support.server import serve_in_thread
+from tests.support.waiting import eventually
 
 CHANNEL = "19:technical-escalations@thread.tacv2"
 BILLING = "19:billing-escalations@thread.tacv2"
@@ -166,14 +167,7 @@ class TeamsBaton:
         return [s for s in self.connector.activities(channel) if s.reply_to_id == root_id]
 
     def wait(self, predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}")
-            time.sleep(0.02)
+        return eventually(predicate, timeout, what)
 
 
 @contextmanager
