@@ -8,7 +8,7 @@ from typing import Any
 
 
 def eventually(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    """The first truthy value of ``predicate()``, polled every 20 ms; after ``timeout`` an AssertionError naming ``what``."""
+    """The first truthy value of ``predicate()``, polled every 20 ms; AssertionError naming ``what`` at ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
