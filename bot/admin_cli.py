@@ -1,4 +1,4 @@
-"""Admin commands of ``python app.py``: ``keys create|list|revoke`` and ``purge --older-than 90d``."""
+"""Admin commands of ``python3 app.py``: ``keys create|list|revoke`` and ``purge --older-than 90d``."""
 
 from __future__ import annotations
 

@@ -59,7 +59,7 @@ class Backlog:
 
     ``pending`` counts items waiting or being delivered; ``failing`` those of them whose last attempt failed;
     ``dead_recent`` items dead-lettered within the readiness window (dead items stay until an operator
-    replays them with ``python app.py outbox retry ID``); ``last_error`` is the newest error of a live or
+    replays them with ``python3 app.py outbox retry ID``); ``last_error`` is the newest error of a live or
     dead item.
     """
 

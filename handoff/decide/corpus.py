@@ -1,4 +1,4 @@
-"""Running the rules over a labelled corpus: ``python app.py rules test FILE.jsonl``.
+"""Running the rules over a labelled corpus: ``python3 app.py rules test FILE.jsonl``.
 
 Each JSONL line is a ``/v1/evaluate`` body (a ConversationIn) plus, optionally,
 ``"expected": {"escalate": bool, "queue": str, "priority": str, "note": str}`` and

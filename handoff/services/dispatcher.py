@@ -4,7 +4,7 @@ Any number of dispatchers (tasks or processes) can drain one database: leases ar
 and ``SKIP LOCKED`` (see :mod:`handoff.store.outbox`). Each batch groups items into lanes — one handoff's
 items for one destination — delivered in order, lanes in parallel. A failure stops its lane for this batch
 and schedules a retry (exponential backoff with jitter, or the destination's ``Retry-After``); after
-``max_attempts`` the item is dead-lettered (``python app.py outbox dead`` / ``retry ID``).
+``max_attempts`` the item is dead-lettered (``python3 app.py outbox dead`` / ``retry ID``).
 """
 
 from __future__ import annotations

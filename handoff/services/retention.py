@@ -1,4 +1,4 @@
-"""Retention: ``python app.py purge --older-than 90d`` removes personal data of conversations that ended long ago.
+"""Retention: ``python3 app.py purge --older-than 90d`` removes personal data of conversations that ended long ago.
 
 For each handoff resolved or closed before the cutoff (and not purged yet), in batches, one transaction each:
 

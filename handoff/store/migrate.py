@@ -1,4 +1,4 @@
-"""Schema migrations (Alembic), run with ``python app.py migrate`` or automatically on SQLite ``serve``."""
+"""Schema migrations (Alembic), run with ``python3 app.py migrate`` or automatically on SQLite ``serve``."""
 
 from __future__ import annotations
 

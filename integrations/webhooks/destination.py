@@ -3,7 +3,7 @@
 Delivered by the outbox (at least once, in order per handoff, never blocking anything else), by id: the event
 is rendered at delivery time in customer wording, exactly as the widget shows it. Retries: timeouts, connection
 errors, 408, 429 (honouring ``Retry-After``) and 5xx come back later with backoff; any other 4xx is permanent
-(dead-lettered, visible with ``python app.py outbox dead``), and so is a target the callback policy refuses (a
+(dead-lettered, visible with ``python3 app.py outbox dead``), and so is a target the callback policy refuses (a
 host name resolving to a private address: no attempt is spent retrying it).
 
 At least once means a crash between the receiver's answer and our bookkeeping re-sends the item: every webhook
