@@ -339,6 +339,7 @@ class FakeBotConnector:
         sent = self._find(conv, aid)
         self._pace("update", ())
         sent.versions.append(activity)
+        sent.updated_at.append(time.time())
         return 200, {}, {"id": aid}
 
     def _delete(self, cid: str, aid: str) -> tuple[int, dict[str, str], Any]:
