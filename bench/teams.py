@@ -1,7 +1,8 @@
 """Teams surface figures against the local fake Bot Connector and Bot Framework login (real uvicorn, dispatcher,
 Microsoft 365 Agents SDK, MSAL).
 
-    .venv/bin/python bench/teams.py [--samples 100] [--spacing 0.5] [--burst 200] [--burst-seconds 2] [--db sqlite|postgresql]
+    .venv/bin/python bench/teams.py [--samples 100] [--spacing 0.5] [--burst 200] [--burst-seconds 2]
+        [--db sqlite|postgresql]
 
 1. intake → the card stored at the fake connector: p50/p90/p99/max latency, one handoff at a time spread over five
    queue channels (each channel far under Teams' 7 messages/s per conversation, so nothing is throttled).
@@ -24,10 +25,10 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from collections.abc import Iterator
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
