@@ -29,9 +29,12 @@ from handoff.outbox import PermanentFailure, RetryLater
 
 log = logging.getLogger("baton.teams")
 
-#: (rate per second, burst): 7 in 1 s and 8 in 2 s → (1/s, 7); 1,800 an hour → (0.47/s, 100).
-PER_CONVERSATION = ((1.0, 7.0), (0.47, 100.0))
-PER_APP = (25.0, 30.0)
+#: (rate per second, burst). A bucket of burst B refilled at r allows B + r·T calls in any T seconds, and the
+#: connector counts arrivals, which network jitter can bunch up, so each bucket keeps a margin under its window:
+#: 7 in 1 s and 8 in 2 s → (1/s, 6) — tolerates up to ~1 s of jitter; 1,800 an hour → (0.47/s, 100).
+PER_CONVERSATION = ((1.0, 6.0), (0.47, 100.0))
+#: 30 requests per second per app → 10 at once, then 15/s (≤ 27 in any second with 0.2 s of jitter).
+PER_APP = (15.0, 10.0)
 TOKEN_PAUSE_SECONDS = 60.0
 References = Callable[[str], Awaitable[Mapping[str, Any] | None]]
 
@@ -100,8 +103,9 @@ class TeamsCalls:
             status, text = exc.status, (exc.message or "")[:200]
             retry_after = float((exc.headers or {}).get("Retry-After") or 1)
             if status == 429:
-                for pacer in self.pacers(channel):
-                    pacer.penalize(retry_after)
+                # Push the next slot past Retry-After on the per-second bucket only: penalizing the hourly bucket
+                # too would throw away its allowance and hold the conversation at 0.47/s for minutes.
+                self.pacers(channel)[0].penalize(retry_after)
                 log.warning("Teams throttled a %s; retrying after %s s", op, retry_after)
                 return RetryLater(f"Teams {op}: throttled", retry_after=retry_after, scope="lane", spend_attempt=False)
             if status == 412:

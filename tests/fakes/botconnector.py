@@ -308,6 +308,7 @@ class FakeBotConnector(ServedFake):
         sent = self._find(conv, aid)
         self._pace("update", ())
         sent.versions.append(activity)
+        sent.updated_at.append(time.time())
         return 200, {}, {"id": aid}
 
     def _delete(self, cid: str, aid: str) -> tuple[int, dict[str, str], Any]:

@@ -13,6 +13,7 @@ the transient 412 ``PreconditionFailed``).
 from __future__ import annotations
 
 import math
+import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,6 +71,8 @@ class SentActivity:
     reply_to_id: str | None
     versions: list[dict[str, Any]] = field(default_factory=list)  # bodies of later PUTs, oldest first
     deleted: bool = False
+    at: float = field(default_factory=time.time)  # wall clock when the connector stored it (benchmarks)
+    updated_at: list[float] = field(default_factory=list)  # wall clock of each later PUT, as ``versions``
 
     @property
     def current(self) -> dict[str, Any]:
@@ -109,6 +112,7 @@ class ConnectorCall:
     activity_id: str | None
     status: int
     body: Any
+    at: float = field(default_factory=time.time)  # wall clock when the connector answered (benchmarks)
 
 
 @dataclass

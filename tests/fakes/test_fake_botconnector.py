@@ -45,11 +45,17 @@ MESSAGE = {"type": "message", "text": "hi", "from": {"id": "28:bot"}}
 
 def test_send_reply_update_delete_are_recorded(connector: FakeBotConnector, auth: FakeBotFrameworkAuth) -> None:
     with client(connector, auth) as c:
+        before = time.time()
         sent = c.post("v3/conversations/a:1/activities", json=MESSAGE)
         assert sent.status_code == 201
         aid = sent.json()["id"]
         assert c.post(f"v3/conversations/a:1/activities/{aid}", json={**MESSAGE, "text": "re"}).status_code == 201
         assert c.put(f"v3/conversations/a:1/activities/{aid}", json={**MESSAGE, "text": "edited"}).json() == {"id": aid}
+        after = time.time()
+        # wall-clock stamps for benchmarks: when each activity was stored, each update applied, each call answered
+        stored = connector.activity(aid)
+        assert before <= stored.at <= stored.updated_at[0] <= after and len(stored.updated_at) == len(stored.versions)
+        assert all(before <= call.at <= after for call in connector.calls)
         assert c.put("v3/conversations/a:1/activities/nope", json=MESSAGE).json()["error"]["code"] == (
             "ActivityNotFoundInConversation")
         first, reply = connector.activities("a:1")
