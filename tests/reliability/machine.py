@@ -24,6 +24,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from handoff.contract import HandoffIn
 from handoff.errors import AlreadyClaimed, DomainError
+from handoff.lifecycle import EscalationForm
 from handoff.models import Actor, ActorType, Event, EventKind, Handoff, Status, Surface, Tier
 from handoff.replay import Replayed, replay
 from handoff.updates import CUSTOMER_KINDS
@@ -208,7 +209,8 @@ class LifecycleMachine(RuleBasedStateMachine):
     def escalate(self, i: int, agent: str, to_tier: Tier | None) -> None:
         m = self.pick(i)
         if self.attempt(m, "escalate", mdl.predict_escalate(m, to_tier), lambda: self.rt.actions.escalate(
-                m.id, agent, Surface.SLACK, to_tier=to_tier, form={"summary": "needs L2", "severity": "high"})):
+                m.id, agent, Surface.SLACK, to_tier=to_tier,
+                form=EscalationForm(summary="needs L2", customer_impact="high"))):
             nxt = m.tier.next()
             assert nxt is not None
             m.tier, m.claimed_by, m.escalation_count = to_tier or nxt, None, m.escalation_count + 1
