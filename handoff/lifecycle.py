@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from handoff.checks import clean_text
 from handoff.errors import AlreadyClaimed, IllegalTransition, InvalidCommand, NotHolder
 from handoff.models import OPEN_STATUSES, Actor, Event, EventKind, Handoff, Status, Surface, Tier
 
@@ -68,7 +69,22 @@ class Transition:
 
 def _event(h: Handoff, kind: EventKind, actor: Actor, source: Surface, now: datetime,
            reason: str | None = None, data: Mapping[str, Any] | None = None) -> Event:
-    return Event(handoff_id=h.id, kind=kind, actor=actor, source=source, at=now, reason=reason, data=dict(data or {}))
+    # Whatever surface the words came from, control characters never reach the timeline (PostgreSQL refuses NUL).
+    return Event(handoff_id=h.id, kind=kind, actor=actor, source=source, at=now,
+                 reason=clean_text(reason) if reason is not None else None, data=_clean_data(data or {}))
+
+
+def _clean_data(data: Mapping[str, Any]) -> dict[str, Any]:
+    def clean(v: Any) -> Any:
+        if isinstance(v, str):
+            return clean_text(v)
+        if isinstance(v, list | tuple):
+            return [clean(x) for x in v]
+        if isinstance(v, Mapping):
+            return {k: clean(x) for k, x in v.items()}
+        return v
+
+    return {k: clean(v) for k, v in data.items()}
 
 
 def _require(h: Handoff, action: str, allowed: frozenset[Status] | set[Status]) -> None:

@@ -196,7 +196,10 @@ class CardDelivery:
                 await self._put_ref(h.id, previous.external_id, dict(previous.data), kind=PREVIOUS)
         await self._put_ref(h.id, posted.key, data)
         if self.surface.backlog_seconds(posted.channel) <= TRANSCRIPT_BACKLOG_SECONDS:
-            await self._post_transcript(card, posted, data)
+            try:
+                await self._post_transcript(card, posted, data)
+            except (MessageGone, ChannelUnavailable) as exc:  # the card is out; its transcript follows a change
+                log.warning("transcript of %s at %s not posted (%s); the next change retries", h.id, posted.key, exc)
         # else: the channel is congested (a burst); cards first — the transcript follows on the next change
         return posted
 
@@ -310,9 +313,12 @@ class CardDelivery:
         text = self.surface.channel_broken(channel, error, config.label(queue), fallback)
         try:
             if lead:
-                await self.surface.notify(lead, text)
-            else:
-                await self.surface.post(fallback, Rendered(text, None))
+                try:
+                    await self.surface.notify(lead, text)
+                    return
+                except (ChannelUnavailable, MessageGone) as exc:  # no direct line to the lead: say it in the channel
+                    log.info("could not notify the lead of %s directly (%s); posting in %s", queue, exc, fallback)
+            await self.surface.post(fallback, Rendered(text, None))
         except Exception:  # a warning must not block the card itself
             log.exception("could not warn about %s (%s)", channel, error)
 

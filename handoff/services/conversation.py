@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from handoff import lifecycle
+from handoff.checks import clean_text
 from handoff.errors import IllegalTransition, InvalidCommand, NotFound
 from handoff.models import Actor, ActorType, Event, EventKind, Handoff, Status, Surface
 from handoff.ports import TranscriptLine, UnitOfWork
@@ -91,7 +92,7 @@ class Conversation:
 
 
 def _clean(text: str) -> str:
-    text = text.strip()
+    text = clean_text(text).strip()
     if not text:
         raise InvalidCommand("a message needs some text", field="text")
     if len(text) > MAX_MESSAGE_CHARS:

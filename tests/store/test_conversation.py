@@ -47,3 +47,19 @@ async def test_closed_conversations_refuse_messages_and_empty_text_is_refused(ru
     await runtime.actions.close(hid, Actor.system(), Surface.SYSTEM)
     with pytest.raises(IllegalTransition):
         await runtime.conversation.customer_message(hid, "one more thing")
+
+
+async def test_control_characters_from_any_surface_never_reach_the_store(runtime: Any) -> None:
+    """Found by the lifecycle state machine on PostgreSQL: a NUL in a note or message from a chat surface (not
+    the HTTP edge, which cleans bodies itself) made PostgreSQL refuse the write. The domain cleans every text."""
+    hid = await _handoff(runtime)
+    await runtime.actions.add_note(hid, Actor.agent("emma"), Surface.TEAMS, "ç\x16\x00 note\x00")
+    await runtime.conversation.customer_message(hid, "hi\x00 there \U000e84f6")
+    await runtime.actions.claim(hid, "emma", Surface.SLACK)
+    await runtime.conversation.agent_reply(hid, "emma", "on\x00 it", Surface.SLACK)
+    await runtime.actions.release(hid, "emma", Surface.SLACK, "shift\x00 over")
+    view = await runtime.queries.handoff(hid)
+    texts = [str(e.data.get("text") or "") + str(e.reason or "") for e in view.timeline]
+    texts += [m.text for m in view.transcript]
+    assert not any("\x00" in t or "\x16" in t for t in texts), texts
+    assert "ç note" in texts and "on it" in texts and "shift over" in texts

@@ -42,6 +42,7 @@ def test_a_removed_conversation_moves_cards_and_throttling_spends_no_attempts(
         throttled = baton.intake()
         card = baton.card(throttled, timeout=20)
         assert card.conversation_id == CHANNEL and "Sarah Chen" in shown(card_of(card))
+        baton.wait(lambda: baton.thread(card.id), timeout=20, what="the transcript under the card")
         connector.remove_conversation(CHANNEL, "roster")
         moved = baton.intake()
         baton.card(moved, channel=FALLBACK)
