@@ -13,22 +13,19 @@ Prints figures; asserts nothing about time.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import re
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import yaml  # noqa: E402
 
+from bench import chat_common  # noqa: E402
 from tests.fakes.slack_api import FakeSlack  # noqa: E402
 from tests.slack.harness import card_handoff, card_text, running_baton  # noqa: E402
 
@@ -38,30 +35,11 @@ QUEUES = {"technical": ("technical", "C0BENCHTEC1"), "billing": ("billing", "C0B
 
 
 def config(tmp: Path, threshold: int) -> Path:
-    path = tmp / f"bench-{threshold}.yaml"
-    path.write_text(yaml.safe_dump({
-        "queues": {q: {"channels": {"slack": ch}} for q, (_, ch) in QUEUES.items()},
-        "outbox": {"log_destination": False},
-        "chat": {"burst_threshold": threshold},
-    }))
-    return path
+    return chat_common.config(tmp, threshold, "slack", QUEUES)
 
 
-CREATED_PG: list[str] = []
-
-
-def database(kind: str, tmp: Path) -> str:
-    from handoff.store.migrate import upgrade
-
-    if kind == "postgresql":
-        from tests.support.pg import pg_create_database
-
-        CREATED_PG.append(f"baton_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}")
-        url = pg_create_database(CREATED_PG[-1])
-    else:
-        url = f"sqlite:///{tmp / f'bench-{uuid.uuid4().hex[:6]}.db'}"
-    upgrade(url)
-    return url
+database = chat_common.database
+pct = chat_common.pct
 
 
 def card_times(fake: FakeSlack) -> dict[str, float]:
@@ -74,11 +52,6 @@ def card_times(fake: FakeSlack) -> dict[str, float]:
         if hid and hid not in out:
             out[hid] = call.time
     return out
-
-
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
 def latency(db: str, tmp: Path, samples: int, spacing: float) -> None:
@@ -141,18 +114,9 @@ def main() -> None:
     p.add_argument("--threshold", type=int, default=10)
     p.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     args = p.parse_args()
-    print(f"$ {' '.join([Path(sys.executable).name, *sys.argv])}")
-    print(f"python {platform.python_version()}, {platform.system()} {platform.machine()}, "
-          f"os.cpu_count()={os.cpu_count()}, database {args.db}")
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            latency(database(args.db, Path(tmp)), Path(tmp), args.samples, args.spacing)
-            burst(database(args.db, Path(tmp)), Path(tmp), args.burst, args.threshold)
-    finally:
-        from tests.support.pg import pg_drop_database
-
-        for name in CREATED_PG:
-            pg_drop_database(name)
+    with chat_common.scratch_databases(args.db), tempfile.TemporaryDirectory() as tmp:
+        latency(database(args.db, Path(tmp)), Path(tmp), args.samples, args.spacing)
+        burst(database(args.db, Path(tmp)), Path(tmp), args.burst, args.threshold)
 
 
 if __name__ == "__main__":

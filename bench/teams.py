@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import re
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -34,8 +32,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import yaml  # noqa: E402
 
+from bench import chat_common  # noqa: E402
 from tests.fakes.bf_auth import FakeBotFrameworkAuth  # noqa: E402
 from tests.fakes.botconnector import FakeBotConnector  # noqa: E402
 from tests.teams.harness import TENANT, card_handoff, card_of, running_baton, shown  # noqa: E402
@@ -49,30 +47,11 @@ GROUPED = re.compile(r"(\d+) new .* escalations in")
 
 
 def config(tmp: Path, threshold: int) -> Path:
-    path = tmp / f"bench-{threshold}.yaml"
-    path.write_text(yaml.safe_dump({
-        "queues": {q: {"channels": {"teams": ch}} for q, (_, ch) in QUEUES.items()},
-        "outbox": {"log_destination": False},
-        "chat": {"burst_threshold": threshold},
-    }))
-    return path
+    return chat_common.config(tmp, threshold, "teams", QUEUES)
 
 
-CREATED_PG: list[str] = []
-
-
-def database(kind: str, tmp: Path) -> str:
-    from handoff.store.migrate import upgrade
-
-    if kind == "postgresql":
-        from tests.support.pg import pg_create_database
-
-        CREATED_PG.append(f"baton_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}")
-        url = pg_create_database(CREATED_PG[-1])
-    else:
-        url = f"sqlite:///{tmp / f'bench-{uuid.uuid4().hex[:6]}.db'}"
-    upgrade(url)
-    return url
+database = chat_common.database
+pct = chat_common.pct
 
 
 @contextmanager
@@ -100,11 +79,6 @@ def card_times(connector: FakeBotConnector, channels: list[str]) -> dict[str, fl
             if hid and hid not in out:
                 out[hid] = sent.at
     return out
-
-
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
 def wait_until(predicate: Any, timeout: float) -> bool:
@@ -207,19 +181,10 @@ def main() -> None:
     p.add_argument("--timeout", type=float, default=120.0, help="longest wait for cards to appear, per part")
     p.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     args = p.parse_args()
-    print(f"$ {' '.join([Path(sys.executable).name, *sys.argv])}")
-    print(f"python {platform.python_version()}, {platform.system()} {platform.machine()}, "
-          f"os.cpu_count()={os.cpu_count()}, database {args.db}")
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            latency(database(args.db, Path(tmp)), Path(tmp), args.samples, args.spacing, args.timeout)
-            burst(database(args.db, Path(tmp)), Path(tmp), args.burst, args.burst_seconds, args.threshold,
-                  args.timeout)
-    finally:
-        from tests.support.pg import pg_drop_database
-
-        for name in CREATED_PG:
-            pg_drop_database(name)
+    with chat_common.scratch_databases(args.db), tempfile.TemporaryDirectory() as tmp:
+        latency(database(args.db, Path(tmp)), Path(tmp), args.samples, args.spacing, args.timeout)
+        burst(database(args.db, Path(tmp)), Path(tmp), args.burst, args.burst_seconds, args.threshold,
+              args.timeout)
 
 
 if __name__ == "__main__":
