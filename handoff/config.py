@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from handoff.contract import WorkingHours, Zone
 from handoff.models import Agent, AgentStatus, Tier
+from handoff.sla.config import BusinessHours, SlaConfig
 
 DEFAULT_QUEUES = ("technical", "billing", "accounts", "sales", "general")
 
@@ -34,6 +35,10 @@ class QueueConfig(_Model):
     display_name: Name | None = None
     channels: dict[str, str] = Field(default_factory=dict, description="surface → channel id (slack: C…)")
     lead: Name | None = Field(default=None, description="agent id of the queue lead, flagged on unrouted handoffs")
+    supervisor: Name | None = Field(default=None, description="agent id told about SLA breaches (else the lead)")
+    backup: QueueName | None = Field(default=None, description="queue a breached waiting handoff moves to")
+    backup_agent: Name | None = Field(default=None, description="agent suggested when a breach re-routes")
+    hours: BusinessHours | None = Field(default=None, description="this queue's business hours (else the default)")
     labels: dict[Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")],
                  Annotated[str, Field(min_length=1, max_length=100)]] = Field(
         default_factory=dict, description="locale → the name customers read (es: Facturación); built-in "
@@ -137,6 +142,8 @@ class BatonConfig(_Model):
     rules: str | None = Field(default=None, description="path of the rules file; the bundled one if unset")
     customer_token_grace_hours: Annotated[float, Field(ge=0, le=24 * 365)] = 24.0
     customer_updates: CustomerUpdatesConfig = CustomerUpdatesConfig()
+    sla: SlaConfig = SlaConfig()
+    business_hours: BusinessHours = Field(default_factory=BusinessHours, description="default business hours")
 
     @model_validator(mode="after")
     def _check(self) -> BatonConfig:
@@ -149,6 +156,16 @@ class BatonConfig(_Model):
         for name, q in self.queues.items():
             if q.lead is not None and q.lead not in ids:
                 raise ValueError(f"queues.{name}.lead: {q.lead!r} is not one of the agents")
+            if q.supervisor is not None and q.supervisor not in ids:
+                raise ValueError(f"queues.{name}.supervisor: {q.supervisor!r} is not one of the agents")
+            if q.backup is not None and q.backup not in self.queues:
+                raise ValueError(f"queues.{name}.backup: {q.backup!r} is not one of the queues")
+        for where, names in (("sla.queues", self.sla.queues), ):
+            unknown = sorted(set(names) - set(self.queues))
+            if unknown:
+                raise ValueError(f"{where}: unknown queue(s) {', '.join(unknown)}")
+        if self.sla.after_hours_queue is not None and self.sla.after_hours_queue not in self.queues:
+            raise ValueError(f"sla.after_hours_queue: {self.sla.after_hours_queue!r} is not one of the queues")
         return self
 
     @property

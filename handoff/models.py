@@ -102,6 +102,13 @@ class EventKind(StrEnum):
     CUSTOMER_UPDATE_SENT = "customer_update_sent"
     CSAT_RECEIVED = "csat_received"
     CALLBACK_REQUESTED = "callback_requested"
+    # The SLA engine (handoff/sla): clocks, warnings, breaches, bumps, management escalation.
+    SLA_CLOCK = "sla_clock"  # a clock started, paused, resumed, restarted or stopped (data: clock, action, …)
+    SLA_WARNING = "sla_warning"  # a clock passed its warning point (80 % of its target by default)
+    SLA_BREACHED = "sla_breached"  # a clock passed its target; data lists the actions taken
+    PRIORITY_CHANGED = "priority_changed"  # a dynamic bump or a breach raised the priority (data: from, to, code)
+    MANAGEMENT_ESCALATED = "management_escalated"  # a management trigger fired (data: triggers, channel)
+    ACKNOWLEDGED = "acknowledged"  # someone acknowledged an escalation or a management card (stops an ack clock)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from handoff.chat.state import ChatStateRepository
 from handoff.contract import CustomerIn, HandoffIn
 from handoff.models import Agent, Customer, Event, Handoff, Status
 from handoff.outbox import Backlog, OutboxItem
+from handoff.sla.clocks import SlaClock
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,6 +327,14 @@ class RetentionRepository(Protocol):
         ...
 
 
+class SlaClockRepository(Protocol):
+    """The SLA clocks of handoffs (see :mod:`handoff.sla`)."""
+
+    async def for_handoff(self, handoff_id: str) -> Sequence[SlaClock]: ...
+
+    async def for_handoffs(self, handoff_ids: Any) -> Mapping[str, Sequence[SlaClock]]: ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction. Rolls back unless :meth:`commit` is called.
 
@@ -343,6 +352,7 @@ class UnitOfWork(Protocol):
     chat: ChatStateRepository
     api_keys: ApiKeyRepository
     retention: RetentionRepository
+    sla: SlaClockRepository
 
     async def __aenter__(self) -> Self: ...
 

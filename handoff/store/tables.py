@@ -296,6 +296,42 @@ class ApiKeyRow(Base):
     revoked_at: Mapped[datetime | None]
 
 
+class SlaClockRow(Base):
+    """One SLA clock of one handoff (:class:`handoff.sla.SlaClock`); a stopped one is its compliance record.
+
+    ``next_at`` is when the engine must look at the clock next (its warning point, then its target); NULL when
+    nothing is pending (paused, stopped, or warned and breached). Ticks claim rows with ``next_at <= now``.
+    """
+
+    __tablename__ = "sla_clocks"
+    __table_args__ = (
+        UniqueConstraint("handoff_id", "kind", "started_at", name="uq_sla_clocks_start"),
+        Index("ix_sla_clocks_next", "next_at"),
+        Index("ix_sla_clocks_handoff", "handoff_id", "kind"),
+        Index("ix_sla_clocks_stopped", "stopped_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    handoff_id: Mapped[str] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    policy: Mapped[str] = mapped_column(String(200), default="")
+    target_seconds: Mapped[float] = mapped_column(Float)
+    business_hours: Mapped[bool] = mapped_column(Boolean, default=False)
+    calendar: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime]
+    warn_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]
+    next_at: Mapped[datetime | None]
+    paused_at: Mapped[datetime | None]
+    paused_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    warned_at: Mapped[datetime | None]
+    breached_at: Mapped[datetime | None]
+    stopped_at: Mapped[datetime | None]
+    elapsed_seconds: Mapped[float | None] = mapped_column(Float)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    updated_at: Mapped[datetime]
+
+
 customers = cast(Table, CustomerRow.__table__)
 queues = cast(Table, QueueRow.__table__)
 agents = cast(Table, AgentRow.__table__)
@@ -309,3 +345,4 @@ csat_responses = cast(Table, CsatRow.__table__)
 chat_channels = cast(Table, ChatChannelRow.__table__)
 chat_references = cast(Table, ChatReferenceRow.__table__)
 api_keys = cast(Table, ApiKeyRow.__table__)
+sla_clocks = cast(Table, SlaClockRow.__table__)

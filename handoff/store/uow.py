@@ -20,6 +20,7 @@ from handoff.store.keys import SqlApiKeys
 from handoff.store.outbox import SqlOutbox
 from handoff.store.repositories import SqlAgents, SqlCustomers, SqlEvents, SqlExternalRefs, SqlHandoffs
 from handoff.store.retention import SqlRetention
+from handoff.store.sla import SqlSlaClocks
 
 _WRITE_LOCKS: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
 
@@ -51,6 +52,7 @@ class SqlUnitOfWork:
     chat: SqlChatState
     api_keys: SqlApiKeys
     retention: SqlRetention
+    sla: SqlSlaClocks
 
     def __init__(self, engine: AsyncEngine, routing: OutboxRouting, notifier: Notifier | None = None,
                  *, read_only: bool = False) -> None:
@@ -90,6 +92,7 @@ class SqlUnitOfWork:
         self.chat = SqlChatState(conn)
         self.api_keys = SqlApiKeys(conn)
         self.retention = SqlRetention(conn)
+        self.sla = SqlSlaClocks(conn)
         self._pending = []
         return self
 
