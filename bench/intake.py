@@ -19,6 +19,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -36,7 +37,7 @@ def _wait(port: int, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+            raise RuntimeError(f"server exited: {_stderr(proc)}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
@@ -46,9 +47,18 @@ def _wait(port: int, proc: subprocess.Popen[bytes]) -> None:
 
 
 def _uvicorn(app: str, port: int, env: dict[str, str], workers: int) -> subprocess.Popen[bytes]:
+    """Start a server. Its stderr goes to a file, never a pipe: an unread pipe fills up and stalls the server."""
     cmd = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--log-level",
            "warning", "--no-access-log", "--workers", str(workers)]
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = tempfile.NamedTemporaryFile(prefix=f"bench-{app.split(':')[0]}-", suffix=".log", delete=False)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    proc.log_path = log.name  # type: ignore[attr-defined]
+    return proc
+
+
+def _stderr(proc: subprocess.Popen[bytes]) -> str:
+    path = getattr(proc, "log_path", None)
+    return Path(path).read_text(errors="replace")[-4000:] if path else ""
 
 
 def _cpu_seconds(pids: list[int]) -> float:
@@ -110,6 +120,30 @@ def _measure(port: int, total: int, concurrency: int, warmup: int, pid: int | No
     return res
 
 
+def _database(db: str, tag: str) -> tuple[str, Any]:
+    """A fresh database for one server: a temporary SQLite file, or a scratch PostgreSQL database (and its cleanup)."""
+    if db == "sqlite":
+        return f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}", None
+    from tests.support.pg import pg_create_database, pg_drop_database
+
+    name = f"baton_bench_{tag}_{os.getpid()}"
+    return pg_create_database(name), lambda: pg_drop_database(name)
+
+
+def _durable(args: argparse.Namespace, base_env: dict[str, str]) -> Result:
+    """The reference: ``bench/durable_app.py`` (FastAPI + asyncpg, one transaction of Baton's writes)."""
+    url, cleanup = _database("postgresql", "ref")
+    port = free_port()
+    proc = _uvicorn("bench.durable_app:app", port, {**base_env, "DATABASE_URL": url}, args.workers)
+    try:
+        _wait(port, proc)
+        return _measure(port, args.requests, args.concurrency, args.warmup, proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        cleanup()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=4000)
@@ -132,18 +166,14 @@ def main() -> int:
         proc.terminate()
         proc.wait(10)
     print(f"{'bare FastAPI+pydantic echo':<28} {echo.summary()}  server CPU {echo.server_cpu_ms:.2f} ms/req")
+    durable = _durable(args, base_env) if "postgresql" in args.db.split(",") else None
+    if durable is not None:
+        print(f"{'minimal durable intake (PG)':<28} {durable.summary()}  server CPU "
+              f"{durable.server_cpu_ms:.2f} ms/req, PostgreSQL {durable.db_cpu_ms:.2f} ms")
     cfg = Path(tempfile.mkdtemp()) / "baton.yaml"
     cfg.write_text("outbox:\n  log_destination: true\n")
     for db in args.db.split(","):
-        cleanup = None
-        if db == "sqlite":
-            url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
-        else:
-            from tests.support.pg import pg_create_database, pg_drop_database
-
-            name = f"baton_bench_{os.getpid()}"
-            url = pg_create_database(name)
-            cleanup = lambda n=name: pg_drop_database(n)  # noqa: E731
+        url, cleanup = _database(db, "baton")
         from handoff.store.migrate import upgrade
 
         upgrade(url)
@@ -160,7 +190,8 @@ def main() -> int:
             if cleanup:
                 cleanup()
         ratio = res.rate / echo.rate if echo.rate else 0
-        print(f"{'baton intake on ' + db:<28} {res.summary()}  = {ratio:.0%} of bare; CPU per handoff: "
+        ref = f" = {res.rate / durable.rate:.2f}x the minimal durable intake" if durable and db == "postgresql" else ""
+        print(f"{'baton intake on ' + db:<28} {res.summary()}  = {ratio:.0%} of bare{ref}; CPU per handoff: "
               f"service {res.server_cpu_ms:.2f} ms, PostgreSQL {res.db_cpu_ms:.2f} ms")
     return 0
 
