@@ -8,6 +8,7 @@ waiting customers' streams reads it once. Each estimate itself is about a millis
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -62,6 +63,8 @@ class WaitTimes:
         self.default_zone = default_zone
         self._cached: tuple[float, _Snapshot] | None = None
         self._stale = False
+        self._generation = 0  # bumped by invalidate(): a load started before it is stale for strict readers
+        self._loading: tuple[int, asyncio.Task[_Snapshot]] | None = None
 
     def invalidate(self) -> None:
         """The queue just changed: the next read that needs the current queue loads it again.
@@ -70,15 +73,16 @@ class WaitTimes:
         otherwise reload the whole waiting list once per handoff, since each intake itself changes the queue.
         """
         self._stale = True
+        self._generation += 1
 
     async def estimate(self, handoff: Handoff, position: int) -> WaitEstimate | None:
         """The wait of a queued handoff; None when it is not waiting (claimed, resolved...)."""
         if handoff.status is not Status.QUEUED:
             return None
-        if self._fresh() is None:
+        if self.ttl <= 0:
             async with self.deps.uow(read_only=True) as uow:
                 return await self.estimate_in(uow, handoff, position)
-        return await self.estimate_in(None, handoff, position)  # the cached snapshot: no transaction needed
+        return await self.estimate_in(None, handoff, position)  # cached or one shared load: no transaction here
 
     async def estimate_in(self, uow: UnitOfWork | None, handoff: Handoff, position: int) -> WaitEstimate | None:
         """As :meth:`estimate`, inside a unit of work the caller already holds."""
@@ -116,9 +120,10 @@ class WaitTimes:
                     stale_ok: bool) -> CustomerWait | None:
         if handoff.status is not Status.QUEUED:
             return None
-        if self._fresh(stale_ok) is None:
+        if self.ttl <= 0:
             async with self.deps.uow(read_only=True) as uow:
                 return await self.customer_wait_in(uow, handoff, position, customer_tz, stale_ok=stale_ok)
+        # Cached, or one load shared by every concurrent reader: no connection is held while waiting for it.
         return await self.customer_wait_in(None, handoff, position, customer_tz, stale_ok=stale_ok)
 
     async def customer_wait_in(self, uow: UnitOfWork | None, handoff: Handoff, position: int,
@@ -142,9 +147,36 @@ class WaitTimes:
         fresh = self._fresh(stale_ok)
         if fresh is not None:
             return fresh
+        if self.ttl > 0:
+            return await self._shared_load(stale_ok)
         if uow is None:
             async with self.deps.uow(read_only=True) as own:
-                return await self._snapshot(own, stale_ok)
+                return await self._load_in(own)
+        return await self._load_in(uow)
+
+    async def _shared_load(self, stale_ok: bool) -> _Snapshot:
+        """One load at a time, whoever asks (no thundering herd): concurrent readers await the load in flight
+        when it is recent enough for them — any load for ``stale_ok`` readers, one started after the last
+        :meth:`invalidate` for the others."""
+        loading = self._loading
+        if loading is None or not (stale_ok or loading[0] == self._generation):
+            loading = (self._generation, asyncio.ensure_future(self._load_and_keep()))
+            self._loading = loading
+        try:
+            return await asyncio.shield(loading[1])  # one reader cancelled must not cancel the others' load
+        finally:
+            if loading[1].done() and self._loading is loading:
+                self._loading = None
+
+    async def _load_and_keep(self) -> _Snapshot:
+        generation = self._generation
+        async with self.deps.uow(read_only=True) as own:
+            snap = await self._load_in(own)
+        self._cached = (time.monotonic(), snap)
+        self._stale = generation != self._generation  # invalidated while loading: strict readers load again
+        return snap
+
+    async def _load_in(self, uow: UnitOfWork) -> _Snapshot:
         now = self.deps.now()
         side = uow.customer_side
         waiting = tuple(WaitingHandoff(r.id, r.queue, Priority(r.priority), r.created_at)
@@ -159,10 +191,7 @@ class WaitTimes:
         hours = ARRIVAL_WINDOW.total_seconds() / 3600
         arrivals = {q: {Priority(p): n / hours for p, n in by_p.items()}
                     for q, by_p in (await side.arrivals(now - ARRIVAL_WINDOW)).items()}
-        snap = _Snapshot(waiting, agents, people, history, arrivals)
-        if self.ttl > 0:
-            self._cached, self._stale = (time.monotonic(), snap), False
-        return snap
+        return _Snapshot(waiting, agents, people, history, arrivals)
 
 
 def _load(agent: Agent, work: Sequence[InProgress], now: datetime, default_zone: str) -> AgentLoad:

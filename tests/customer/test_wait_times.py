@@ -86,3 +86,33 @@ async def test_a_queue_change_reaches_status_at_once_and_intake_answers_within_t
     fresh = await waits.customer_wait(h, 1)
     assert fresh is not None and fresh.seconds is not None and fresh.seconds > 0  # status, SSE, updates: current
     assert await waits.intake_wait(h, 1) == fresh  # and the intake reads the reloaded snapshot from then on
+
+
+async def test_concurrent_readers_share_one_snapshot_load(cclient: Any, crt: Any) -> None:
+    """Fifty requests that all need the queue at once load it once, not fifty times (no thundering herd); a
+    reader that needs the queue as of now (after an invalidation) does not take a load that started before."""
+    import asyncio
+
+    from sqlalchemy import event
+
+    h = await new_handoff(cclient)
+    view = await crt.queries.handoff(h["id"])
+    waits = WaitTimes(crt.deps, ttl=60)
+    loads: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM handoffs" in statement and "ORDER BY handoffs.priority_rank" in statement:
+            loads.append(statement)
+
+    event.listen(crt.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        answers = await asyncio.gather(*(waits.intake_wait(view.handoff, view.position) for _ in range(50)))
+        assert len(loads) == 1 and len({a.as_json()["state"] for a in answers if a}) == 1
+        await waits.customer_wait(view.handoff, view.position)
+        assert len(loads) == 1  # fresh and not invalidated: read from memory
+        waits.invalidate()
+        await asyncio.gather(*(waits.customer_wait(view.handoff, view.position) for _ in range(20)),
+                             *(waits.intake_wait(view.handoff, view.position) for _ in range(20)))
+        assert len(loads) == 2  # one reload after the queue changed, shared by every reader
+    finally:
+        event.remove(crt.engine.sync_engine, "before_cursor_execute", count)
