@@ -91,6 +91,8 @@ class Runtime:
     callbacks: Any = None  # handoff.callbacks.CallbackPolicy: where customer webhooks may go
     destinations: list[Any] = field(default_factory=list)
     integrations: list[Any] = field(default_factory=list)
+    sla: Any = None  # handoff.services.sla.SlaEngine: the clocks' keeper (in every commit) and their tick
+    ticks: Any = None  # scheduler.Ticks: the process's one scheduler; parts register their ticks on it
 
     def rules_path(self) -> Path:
         return Path(self.config.rules) if self.config.rules else ROOT / "config" / "rules.yaml"
@@ -103,6 +105,8 @@ class Runtime:
         _check_rule_queues(rules, self.config)
         self.engine_rules = RuleEngine(rules)
         self.intake.decider = self.engine_rules
+        if self.sla is not None:
+            self.sla.decider = self.engine_rules
         log.info("rules reloaded: version %s", rules.version)
         return str(rules.version)
 
@@ -177,6 +181,7 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
 
     ``clock`` (anything with ``now()``) replaces the system clock, for tests that need one fixed moment.
     """
+
     from handoff.callbacks import CallbackPolicy
     from handoff.config import ConfigError, load_config
     from handoff.decide import RuleEngine, Rules
@@ -187,10 +192,12 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
     from handoff.services.dispatcher import Dispatcher
     from handoff.services.intake import Intake
     from handoff.services.queries import Queries
+    from handoff.services.sla import SlaEngine
     from handoff.services.waits import WaitTimes
     from handoff.store.db import create_engine
     from handoff.store.uow import SqlUnitOfWork
     from integrations.log_destination import LogDestination
+    from scheduler import Ticks
     from templates.customer import QueueLabels
 
     config = load_config(settings.config_path)
@@ -208,8 +215,14 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
             if "dispatcher" in holder:
                 holder["dispatcher"].notify()
 
+    class _Observe:
+        async def observe(self, uow: Any, events: Any) -> list[Any]:
+            return await holder["sla"].observe(uow, events) if "sla" in holder else []
+
+    notify, observe = _Notify(), _Observe()
+
     def uow(*, read_only: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine, routing, _Notify(), read_only=read_only)
+        return SqlUnitOfWork(engine, routing, notify, read_only=read_only, observer=None if read_only else observe)
 
     deps = Deps(uow=uow, config=config) if clock is None else Deps(uow=uow, config=config, clock=clock)
     rt = Runtime(settings=settings, config=config, engine=engine, deps=deps, engine_rules=rule_engine,
@@ -217,6 +230,9 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
                  conversation=Conversation(deps), routing=routing, destinations=destinations,
                  callbacks=callbacks, waits=WaitTimes(deps, default_zone=rules.business_hours.timezone),
                  labels=QueueLabels(config.queues))
+    rt.sla = holder["sla"] = SlaEngine(deps, rule_engine, None)  # calendars: TODO wire handoff.sla.calendar
+    rt.ticks = Ticks()
+    rt.ticks.add("sla", config.sla.tick_seconds, rt.sla.tick)
     if config.outbox.log_destination if with_log is None else with_log:
         destinations.append(LogDestination())
     destinations.extend(extra_destinations)
@@ -267,9 +283,12 @@ def create_app(rt: Runtime, *, run_dispatcher: bool = True) -> Any:
             await integ.start()
         stop = asyncio.Event()
         task = asyncio.create_task(rt.dispatcher.run(stop)) if run_dispatcher else None
+        if run_dispatcher:  # a web-only process (serve --no-dispatcher) leaves timed work to the workers
+            rt.ticks.start()
         try:
             yield
         finally:
+            rt.ticks.shutdown()
             rt.dispatcher.stop_soon()
             stop.set()
             if task is not None:
@@ -424,9 +443,11 @@ async def run_worker(rt: Runtime) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: (rt.dispatcher.stop_soon(), stop.set()))
+    rt.ticks.start()  # SLA clocks, customer updates, …: timed work runs in workers too (rows decide who acts)
     try:
         await rt.dispatcher.run(stop)
     finally:
+        rt.ticks.shutdown()
         await rt.engine.dispose()
     return 0
 

@@ -334,6 +334,14 @@ class SlaClockRepository(Protocol):
 
     async def for_handoffs(self, handoff_ids: Any) -> Mapping[str, Sequence[SlaClock]]: ...
 
+    async def add(self, clock: SlaClock, now: datetime) -> SlaClock: ...
+
+    async def save(self, clock: SlaClock, now: datetime) -> None: ...
+
+    async def claim_due(self, now: datetime, limit: int) -> Sequence[SlaClock]: ...
+
+    async def compliance(self, since: datetime, until: datetime) -> Sequence[Mapping[str, Any]]: ...
+
 
 class UnitOfWork(Protocol):
     """One database transaction. Rolls back unless :meth:`commit` is called.
@@ -374,6 +382,13 @@ class UnitOfWorkFactory(Protocol):
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
+
+
+class CommitObserver(Protocol):
+    """Called by a unit of work's commit with the events about to be written, inside the transaction; returns
+    more events to write with them (the SLA keeper: :meth:`handoff.services.sla.SlaEngine.observe`)."""
+
+    async def observe(self, uow: Any, events: Sequence[Event]) -> list[Event]: ...
 
 
 class Notifier(Protocol):

@@ -18,7 +18,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -107,7 +106,7 @@ class CustomerIntegration:
     stream: StreamSettings = field(default_factory=StreamSettings)
     limits: Limits = field(default_factory=Limits)
     name: str = "customer"
-    _scheduler: Any = None
+    _scheduler: Any = None  # the process's scheduler.Ticks, which runs the update tick
     _feed_task: asyncio.Task[None] | None = None
 
     def __post_init__(self) -> None:
@@ -151,29 +150,11 @@ class CustomerIntegration:
         scope.setdefault("state", {})[_ADMITTED] = h
 
     async def start(self) -> None:
-        from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
         self.broadcaster.closing = False
         self._feed_stop = asyncio.Event()
         self._feed_task = asyncio.create_task(self.feed.run(self._feed_stop), name="sse-change-feed")
-        # APScheduler logs every run at INFO; a tick every few seconds would drown the service's own log.
-        logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
-        self._scheduler = AsyncIOScheduler(timezone=UTC)
-        # The tick only claims due rows; the database remembers what is due, so a missed tick loses nothing.
-        self._scheduler.add_job(self._tick, "interval", seconds=self.tick_seconds, max_instances=1, coalesce=True,
-                                next_run_time=datetime.now(UTC), id="customer-updates")
-        self._scheduler.start()
-
-    async def _tick(self) -> None:
-        try:
-            await self.updates.tick()
-        except Exception:
-            log.exception("customer update tick failed; the next tick retries")
 
     async def stop(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-            self._scheduler = None
         self._feed_stop.set()
         if self._feed_task is not None:
             await self._feed_task
@@ -182,7 +163,7 @@ class CustomerIntegration:
 
     def readiness(self) -> tuple[bool, str]:
         running = self._scheduler is not None and self._scheduler.running
-        return True, (f"updates {'scheduled' if running else 'not running'} every {self.tick_seconds:g}s, "
+        return True, (f"updates {'scheduled' if running else 'not running here'} every {self.tick_seconds:g}s, "
                       f"{self.broadcaster.count} live streams")
 
     # ------------------------------------------------------------------------------------------------ routes
@@ -286,4 +267,7 @@ def customer_integration(settings: Any, rt: Any) -> CustomerIntegration:
         tick_seconds=rt.config.customer_updates.tick_seconds, intake=rt.intake, limits=rt.config.limits,
     )
     integ.destinations.append(SseDestination(broadcaster, waits, deps))
+    if rt.ticks is not None:  # the one scheduler of the process runs the update tick (app.py owns it)
+        rt.ticks.add("customer-updates", integ.tick_seconds, integ.updates.tick)
+        integ._scheduler = rt.ticks
     return integ

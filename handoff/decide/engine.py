@@ -104,6 +104,24 @@ class RuleEngine:
         topic, _ = choose_topic(self.rules, ev, conv)
         return self._signals(self._assess(ev, conv, ctx, topic), conv, ctx, trigger)[0]
 
+    def frustration(self, text: str, locale: str = "en") -> str | None:
+        """Why one new customer message reads frustrated (the same sentiment and shouting rules as intake), or None.
+
+        The SLA engine asks this for every customer message written while a handoff is open.
+        """
+        conv = ConversationIn.model_validate({"conversation_id": "sla", "customer": {"locale": locale},
+                                              "transcript": [{"role": "customer", "text": text[:2000]}]})
+        ev = analyse(self.rules, self._sentiment, conv)
+        if not ev.customer:
+            return None
+        turn = ev.customer[-1]
+        fr = self.rules.frustration
+        if turn.shouting:
+            return "the customer is writing in capitals"
+        if turn.compound <= fr.sentiment_at_most:
+            return f"the customer's new message scored {turn.compound:+.2f} for sentiment"
+        return None
+
     def after_hours(self, now: datetime) -> bool:
         """Whether ``now`` is outside ``business_hours``."""
         c = self.rules.compiled

@@ -30,7 +30,6 @@ from handoff.decide.schema import (
     CueRules,
     FrustrationRules,
     Model,
-    Positive,
     PriorityRules,
     ResolutionRules,
     RoutingRules,
@@ -41,7 +40,6 @@ from handoff.decide.schema import (
     check_names,
 )
 from handoff.decide.text import words
-from handoff.models import Priority
 
 #: Reason codes of the built-in rules (cue names add to these); ``resolution.suppresses`` may name any of them.
 BUILTIN_CODES = frozenset(
@@ -98,7 +96,6 @@ class Rules(Model):
     topics: TopicsRules
     topic_queues: dict[Topic, str]  # topic -> queue name
     priority: PriorityRules = PriorityRules()
-    sla_minutes: dict[Priority, Positive]
     business_hours: BusinessHours = BusinessHours()
     routing: RoutingRules = RoutingRules()
     widget_triggers: WidgetTriggers = WidgetTriggers()
@@ -114,9 +111,6 @@ class Rules(Model):
         missing = [t for t in TOPICS if t not in self.topic_queues]
         if missing:
             raise ValueError(f"topic_queues: every topic needs a queue; missing {', '.join(missing)}")
-        missing = [p.value for p in Priority if p not in self.sla_minutes]
-        if missing:
-            raise ValueError(f"sla_minutes: every priority needs a target; missing {', '.join(missing)}")
         known = BUILTIN_CODES | set(self.cues)
         unknown = [c for c in self.resolution.suppresses if c not in known]
         if unknown:

@@ -14,11 +14,12 @@ from datetime import datetime
 from typing import Any
 
 from handoff import lifecycle
-from handoff.errors import AlreadyClaimed, ConcurrentUpdate, InvalidCommand, NotFound
+from handoff.errors import AlreadyClaimed, ConcurrentUpdate, IllegalTransition, InvalidCommand, NotFound
 from handoff.lifecycle import EscalationForm, Transition
-from handoff.models import Actor, Agent, AgentStatus, Event, Handoff, Surface, Tier
+from handoff.models import Actor, Agent, AgentStatus, Event, EventKind, Handoff, Surface, Tier
 from handoff.ports import UnitOfWork
 from handoff.services.common import Deps
+from handoff.sla.clocks import ClockKind
 
 _RETRIES = 8
 
@@ -126,6 +127,39 @@ class AgentActions:
             if actor.type == "agent" and actor.id:
                 await uow.agents.ensure(actor.id, now)
             event = lifecycle.note(h, actor, source, now, text)
+            uow.record(event)
+            ids = await uow.commit()
+        return replace(event, id=ids[0])
+
+    async def acknowledge(self, handoff_id: str, agent_id: str, source: Surface,
+                          clock: str = "management_ack") -> Event:
+        """Acknowledge an escalation (the management card's button; ``tier_ack`` for a tier escalation): stops that
+        acknowledgement clock. Once: a second acknowledgement is refused with who and when.
+
+        Raises:
+            NotFound: no such handoff.
+            InvalidCommand: ``clock`` is not an acknowledgement clock.
+            IllegalTransition: nothing is waiting for an acknowledgement (or it was acknowledged already).
+        """
+        if clock not in (ClockKind.MANAGEMENT_ACK.value, ClockKind.TIER_ACK.value):
+            raise InvalidCommand(f"cannot acknowledge {clock!r}; use management_ack or tier_ack", field="clock")
+        async with self.deps.uow() as uow:
+            h = await uow.handoffs.lock(handoff_id)  # two clicks at once: the second waits and sees the first
+            if h is None:
+                raise NotFound(f"no handoff {handoff_id}", handoff_id=handoff_id)
+            now = self.deps.now()
+            clocks = [c for c in await uow.sla.for_handoff(handoff_id) if c.kind.value == clock]
+            if not any(c.open for c in clocks):
+                done = [e for e in await uow.events.for_handoff(handoff_id)
+                        if e.kind is EventKind.ACKNOWLEDGED and e.data.get("clock") == clock]
+                if done:
+                    raise IllegalTransition(f"already acknowledged by {done[-1].actor.id} at {done[-1].at:%H:%M} UTC",
+                                            handoff_id=handoff_id, acknowledged_by=done[-1].actor.id)
+                raise IllegalTransition("nothing is waiting for an acknowledgement on this handoff",
+                                        handoff_id=handoff_id)
+            await uow.agents.ensure(agent_id, now)
+            event = Event(handoff_id=h.id, kind=EventKind.ACKNOWLEDGED, actor=Actor.agent(agent_id), source=source,
+                          at=now, reason=f"acknowledged by {agent_id}", data={"clock": clock})
             uow.record(event)
             ids = await uow.commit()
         return replace(event, id=ids[0])

@@ -14,16 +14,12 @@ from handoff.contract import ConversationIn, HandoffIn, TriggerIn, check_limits
 from handoff.decide import AgentSnapshot, DecisionContext
 from handoff.errors import CallbackNotAllowed
 from handoff.ids import new_id, new_token
-from handoff.models import Actor, Agent, Decision, Event, EventKind, Handoff, Priority, Status, Surface, Tier
+from handoff.models import Actor, Agent, Decision, Event, EventKind, Handoff, Status, Surface, Tier
 from handoff.ports import AgentPerformance, UnitOfWork
 from handoff.services.common import Deps
+from handoff.sla.policy import SlaPolicy
 
 _RECENT = timedelta(days=30)
-
-
-class _SlaTargets(Protocol):
-    @property
-    def sla_minutes(self) -> Mapping[Priority, float]: ...
 
 
 class Decider(Protocol):
@@ -31,9 +27,6 @@ class Decider(Protocol):
 
     @property
     def version(self) -> str: ...
-
-    @property
-    def rules(self) -> _SlaTargets: ...
 
     def evaluate(self, conv: ConversationIn, ctx: DecisionContext, trigger: TriggerIn | None = None) -> Decision: ...
 
@@ -81,6 +74,7 @@ class Intake:
 
     def __init__(self, deps: Deps, decider: Decider, callbacks: CallbackPolicy | None = None) -> None:
         self.deps = deps
+        self.sla = SlaPolicy(deps.config.sla)
         self.decider = decider
         self.callbacks = callbacks or CallbackPolicy()
         self.agents = _AgentCache()
@@ -139,7 +133,7 @@ class Intake:
             first_seen = customer.created_at == now
             ctx = await self._context(uow, body, now, None if first_seen else customer.id)
             decision = self.decider.evaluate(body, ctx, body.trigger)
-            handoff = self._new_handoff(body, decision, customer.id, now)
+            handoff = self._new_handoff(body, decision, customer.id, customer.plan, now)
             if not await uow.handoffs.add(handoff, body, decision.routing):
                 await uow.rollback()
                 found = None
@@ -180,7 +174,7 @@ class Intake:
                            data={**tr.event.data, "assigned_to": agent_id}))
         return saved
 
-    def _new_handoff(self, body: HandoffIn, d: Decision, customer_id: str, now: datetime) -> Handoff:
+    def _new_handoff(self, body: HandoffIn, d: Decision, customer_id: str, plan: str, now: datetime) -> Handoff:
         queue = d.queue if d.queue in self.deps.config.queue_names else "general"
         trigger = body.trigger.reason if body.trigger else (d.reasons[0].code if d.reasons else "widget_request")
         return Handoff(
@@ -191,6 +185,7 @@ class Intake:
             rules_version=d.rules_version, summary=body.ai.summary, locale=body.customer.locale,
             callback_url=body.callback_url, customer_token=new_token(),
             suggested_agent_id=d.suggested_agent_id,
-            sla_due_at=now + timedelta(minutes=self.decider.rules.sla_minutes[d.priority]),
+            # The first-response target of the SLA policy; the clocks themselves are rows (handoff.services.sla).
+            sla_due_at=now + timedelta(seconds=self.sla.targets(d.priority, plan, queue).first_response),
             created_at=now, updated_at=now,
         )

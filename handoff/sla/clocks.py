@@ -22,6 +22,9 @@ class ClockKind(StrEnum):
     RESOLUTION = "resolution"  # created → resolved
     TIER_ACK = "tier_ack"  # tier escalation → claimed at the new tier
     MANAGEMENT_ACK = "management_ack"  # management escalation → acknowledged on the management card
+    # Watches: deadlines that trigger an action rather than measure a promise (not in compliance figures).
+    LONG_WAIT = "long_wait"  # waiting unclaimed longer than sla.bumps.long_wait → priority +1
+    MANAGEMENT_WATCH = "management_watch"  # an enterprise critical/high handoff open too long → management
 
 
 class ClockOutcome(StrEnum):
@@ -59,3 +62,14 @@ class SlaClock:
     @property
     def open(self) -> bool:
         return self.stopped_at is None
+
+    @property
+    def state(self) -> str:
+        """``met`` / ``breached`` (stopped), ``paused``, ``breached`` / ``warning`` / ``on_track`` (running)."""
+        if self.stopped_at is not None:
+            return self.outcome.value if self.outcome else "met"
+        if self.breached_at is not None:
+            return "breached"
+        if self.paused_at is not None:
+            return "paused"
+        return "warning" if self.warned_at is not None else "on_track"

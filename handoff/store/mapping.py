@@ -49,6 +49,7 @@ def handoff_state(h: Handoff) -> dict[str, Any]:
         "resolved_at": h.resolved_at, "closed_at": h.closed_at, "suggested_agent_id": h.suggested_agent_id,
         "reopen_count": h.reopen_count, "transfer_count": h.transfer_count,
         "escalation_count": h.escalation_count, "outcome": h.outcome, "sla_due_at": h.sla_due_at,
+        "reasons": [r.as_dict() for r in h.reasons],  # the SLA engine adds the reasons of its bumps
         "updated_at": h.updated_at,
     }
 

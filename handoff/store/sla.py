@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handoff.sla.clocks import ClockKind, ClockOutcome, SlaClock
+from handoff.sla.timing import WATCHES, next_at
 from handoff.store import tables as t
 
 _c = t.sla_clocks.c
@@ -46,3 +49,45 @@ class SqlSlaClocks:
             for r in await self.conn.execute(q):
                 out[r.handoff_id].append(clock_from_row(r))
         return out
+
+    async def add(self, clock: SlaClock, now: datetime) -> SlaClock:
+        """Insert a new clock; returns it with its id."""
+        values = _values(clock, now)
+        new_id = (await self.conn.execute(insert(t.sla_clocks).values(**values).returning(_c.id))).scalar_one()
+        return replace(clock, id=int(new_id))
+
+    async def save(self, clock: SlaClock, now: datetime) -> None:
+        """Write a changed clock (by id)."""
+        if clock.id is None:
+            raise ValueError("save() needs a stored clock; use add() for a new one")
+        await self.conn.execute(update(t.sla_clocks).where(_c.id == clock.id).values(**_values(clock, now)))
+
+    async def claim_due(self, now: datetime, limit: int) -> Sequence[SlaClock]:
+        """Clocks whose warning point or target has come, locked for this transaction; other processes skip them."""
+        q = (select(t.sla_clocks).where(_c.next_at.is_not(None), _c.next_at <= now)
+             .order_by(_c.next_at, _c.id).limit(limit).with_for_update(skip_locked=True))
+        return [clock_from_row(r) for r in await self.conn.execute(q)]
+
+    async def compliance(self, since: datetime, until: datetime) -> Sequence[Mapping[str, Any]]:
+        """Stopped clocks in ``[since, until)`` per kind, priority and queue: how many met the target, how many not,
+        mean and worst counted time, total paused time. Watches are not promises and are left out."""
+        h = t.handoffs.c
+        q = (select(_c.kind, h.priority, h.queue, func.count().label("total"),
+                    func.sum(case((_c.outcome == ClockOutcome.BREACHED.value, 1), else_=0)).label("breached"),
+                    func.avg(_c.elapsed_seconds).label("mean_elapsed"),
+                    func.max(_c.elapsed_seconds).label("max_elapsed"),
+                    func.sum(_c.paused_seconds).label("paused"))
+             .join(t.handoffs, h.id == _c.handoff_id)
+             .where(_c.stopped_at >= since, _c.stopped_at < until,
+                    _c.outcome != ClockOutcome.CANCELLED.value, _c.kind.not_in([k.value for k in WATCHES]))
+             .group_by(_c.kind, h.priority, h.queue).order_by(_c.kind, h.priority, h.queue))
+        return [dict(r._mapping) for r in await self.conn.execute(q)]
+
+
+def _values(c: SlaClock, now: datetime) -> dict[str, Any]:
+    return {"handoff_id": c.handoff_id, "kind": c.kind.value, "policy": c.policy[:200],
+            "target_seconds": c.target_seconds, "business_hours": c.business_hours, "calendar": c.calendar,
+            "started_at": c.started_at, "warn_at": c.warn_at, "due_at": c.due_at, "next_at": next_at(c),
+            "paused_at": c.paused_at, "paused_seconds": c.paused_seconds, "warned_at": c.warned_at,
+            "breached_at": c.breached_at, "stopped_at": c.stopped_at, "elapsed_seconds": c.elapsed_seconds,
+            "outcome": c.outcome.value if c.outcome else None, "updated_at": now}

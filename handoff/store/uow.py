@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from handoff.errors import StoreUnavailable
 from handoff.models import Event
 from handoff.outbox import OutboxRouting
-from handoff.ports import Notifier
+from handoff.ports import CommitObserver, Notifier
 from handoff.store.chat import SqlChatState
 from handoff.store.customer_side import SqlCustomerSide
 from handoff.store.keys import SqlApiKeys
@@ -55,8 +55,9 @@ class SqlUnitOfWork:
     sla: SqlSlaClocks
 
     def __init__(self, engine: AsyncEngine, routing: OutboxRouting, notifier: Notifier | None = None,
-                 *, read_only: bool = False) -> None:
+                 *, read_only: bool = False, observer: CommitObserver | None = None) -> None:
         self._engine = engine
+        self._observer = observer
         self._routing = routing
         self._notifier = notifier
         self._read_only = read_only
@@ -130,6 +131,9 @@ class SqlUnitOfWork:
         conn = self.connection
         ids: list[int] = []
         wrote_outbox = False
+        if self._observer is not None and self._pending:
+            # Inside the transaction: what the events cause (SLA clocks) commits with them, or not at all.
+            self._pending.extend(await self._observer.observe(self, list(self._pending)))
         for event in self._pending:
             event_id = await self.events.append(event)
             ids.append(event_id)

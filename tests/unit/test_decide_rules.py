@@ -39,12 +39,13 @@ def test_default_rules_load_with_issue_defaults() -> None:
     assert rules.frustration.shouting.upper_ratio == 0.70 and rules.frustration.shouting.min_letters == 10
     w = rules.priority.weights
     assert (w.tier, w.urgency, w.complexity, w.sentiment) == (0.35, 0.30, 0.20, 0.15)
-    assert {p: rules.sla_minutes[p] for p in Priority} == {
-        Priority.CRITICAL: 1,
-        Priority.HIGH: 3,
-        Priority.MEDIUM: 5,
-        Priority.LOW: 10,
-    }
+    # First-response targets live with the SLA policy now (BATON_CONFIG sla:), not in the rules file.
+    assert "sla_minutes" not in yaml.safe_load(DEFAULT_TEXT)
+    from handoff.sla.config import SlaConfig
+    from handoff.sla.policy import SlaPolicy
+
+    assert {p: SlaPolicy(SlaConfig()).targets(p).first_response for p in Priority} == {
+        Priority.CRITICAL: 60, Priority.HIGH: 180, Priority.MEDIUM: 300, Priority.LOW: 600}
     rw = rules.routing.weights
     assert (rw.specialization, rw.load, rw.fit, rw.performance, rw.availability) == (0.35, 0.25, 0.20, 0.15, 0.05)
     assert rules.routing.threshold == 0.8 and rules.routing.mode == "suggest"
@@ -136,8 +137,8 @@ def test_not_a_mapping_and_unreadable_file(tmp_path: Path) -> None:
 def test_errors_list_every_problem() -> None:
     data = yaml.safe_load(DEFAULT_TEXT)
     data["routing"]["threshold"] = 2
-    data["sla_minutes"]["low"] = 0
+    data["priority"]["max_bump"] = -1
     with pytest.raises(RulesError) as info:
         Rules.parse(yaml.safe_dump(data, allow_unicode=True), "x.yaml")
     paths = {path for path, _ in info.value.problems}
-    assert {"routing.threshold", "sla_minutes.low"} <= paths
+    assert {"routing.threshold", "priority.max_bump"} <= paths
