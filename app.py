@@ -194,6 +194,7 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
     from handoff.services.queries import Queries
     from handoff.services.sla import SlaEngine
     from handoff.services.waits import WaitTimes
+    from handoff.sla.calendar import Calendars
     from handoff.store.db import create_engine
     from handoff.store.uow import SqlUnitOfWork
     from integrations.log_destination import LogDestination
@@ -205,6 +206,7 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
     rules = Rules.load(config.rules or ROOT / "config" / "rules.yaml")
     _check_rule_queues(rules, config)
     rule_engine = RuleEngine(rules)
+    calendars = Calendars(config)
     engine = create_engine(settings.database_url)
     destinations: list[Any] = []
     routing = OutboxRouting(destinations)  # filled below; read only when a unit of work commits
@@ -226,11 +228,12 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
 
     deps = Deps(uow=uow, config=config) if clock is None else Deps(uow=uow, config=config, clock=clock)
     rt = Runtime(settings=settings, config=config, engine=engine, deps=deps, engine_rules=rule_engine,
-                 intake=Intake(deps, rule_engine, callbacks), actions=AgentActions(deps), queries=Queries(deps),
+                 intake=Intake(deps, rule_engine, callbacks, calendars),
+                 actions=AgentActions(deps), queries=Queries(deps),
                  conversation=Conversation(deps), routing=routing, destinations=destinations,
                  callbacks=callbacks, waits=WaitTimes(deps, default_zone=rules.business_hours.timezone),
                  labels=QueueLabels(config.queues))
-    rt.sla = holder["sla"] = SlaEngine(deps, rule_engine, None)  # calendars: TODO wire handoff.sla.calendar
+    rt.sla = holder["sla"] = SlaEngine(deps, rule_engine, calendars)
     rt.ticks = Ticks()
     rt.ticks.add("sla", config.sla.tick_seconds, rt.sla.tick)
     if config.outbox.log_destination if with_log is None else with_log:

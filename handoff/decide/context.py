@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -39,12 +39,15 @@ class DecisionContext:
         recent_escalations_30d: this customer's escalations in the last 30 days.
         agents: the agents who could take it, with their load and performance.
         account_manager_id: the customer's named account manager, if any.
+        queue_open: whether a queue's team is working at ``now`` (its business hours); None: the rules file's
+            ``business_hours`` decide (the engine alone, e.g. ``/v1/evaluate`` in tests).
     """
 
     now: datetime
     recent_escalations_30d: int = 0
     agents: Sequence[AgentSnapshot] = ()
     account_manager_id: str | None = None
+    queue_open: Callable[[str, datetime], bool] | None = None
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None or self.now.utcoffset() is None:

@@ -60,7 +60,7 @@ class RuleEngine:
         topic, topic_reason = choose_topic(self.rules, ev, conv)
         queue = self.rules.queue_for(topic)
         found = self._assess(ev, conv, ctx, topic)
-        signals, widget_reason = self._signals(found, conv, ctx, trigger)
+        signals, widget_reason = self._signals(found, conv, ctx, trigger, queue)
         priority, priority_reasons = self.priority_for(signals)
         escalate = found.urgency is not Urgency.NONE
         routing, routing_reasons = self._route(
@@ -102,7 +102,8 @@ class RuleEngine:
         """The priority inputs :meth:`evaluate` uses, for callers that re-run :meth:`priority_for` later."""
         ev = analyse(self.rules, self._sentiment, conv)
         topic, _ = choose_topic(self.rules, ev, conv)
-        return self._signals(self._assess(ev, conv, ctx, topic), conv, ctx, trigger)[0]
+        return self._signals(self._assess(ev, conv, ctx, topic), conv, ctx, trigger,
+                             self.rules.queue_for(topic))[0]
 
     def frustration(self, text: str, locale: str = "en") -> str | None:
         """Why one new customer message reads frustrated (the same sentiment and shouting rules as intake), or None.
@@ -133,7 +134,8 @@ class RuleEngine:
         return assess(self.rules, ev, conv, topic, ctx.recent_escalations_30d)
 
     def _signals(
-        self, found: Assessment, conv: ConversationIn, ctx: DecisionContext, trigger: TriggerIn | None
+        self, found: Assessment, conv: ConversationIn, ctx: DecisionContext, trigger: TriggerIn | None,
+        queue: str,
     ) -> tuple[PrioritySignals, Reason | None]:
         urgency, flags, at_least, widget = found.urgency, set(found.flags), None, None
         if trigger is not None:
@@ -143,7 +145,9 @@ class RuleEngine:
             at_least = spec.at_least
             detail = trigger.reason.replace("_", " ") + (f": {trigger.detail}" if trigger.detail else "")
             widget = Reason(f"widget.{trigger.reason}", f"the widget escalated ({detail})", spec.weight)
-        if self.after_hours(ctx.now):
+        # After hours of the queue's own team (its business hours), else of the rules file's default hours.
+        closed = not ctx.queue_open(queue, ctx.now) if ctx.queue_open is not None else self.after_hours(ctx.now)
+        if closed:
             flags.add("after_hours")
         cust = conv.customer
         return PrioritySignals(

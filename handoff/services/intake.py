@@ -14,12 +14,22 @@ from handoff.contract import ConversationIn, HandoffIn, TriggerIn, check_limits
 from handoff.decide import AgentSnapshot, DecisionContext
 from handoff.errors import CallbackNotAllowed
 from handoff.ids import new_id, new_token
-from handoff.models import Actor, Agent, Decision, Event, EventKind, Handoff, Status, Surface, Tier
+from handoff.models import Actor, Agent, Decision, Event, EventKind, Handoff, Reason, Status, Surface, Tier
 from handoff.ports import AgentPerformance, UnitOfWork
 from handoff.services.common import Deps
 from handoff.sla.policy import SlaPolicy
 
 _RECENT = timedelta(days=30)
+
+
+class QueueCalendars(Protocol):
+    """Business hours per queue (:class:`handoff.sla.calendar.Calendars`)."""
+
+    def for_queue(self, queue: str) -> _OpenAt: ...
+
+
+class _OpenAt(Protocol):
+    def is_open(self, t: datetime) -> bool: ...
 
 
 class Decider(Protocol):
@@ -72,9 +82,11 @@ class Intake:
         callbacks: which non-public ``callback_url`` targets are allowed (default: none).
     """
 
-    def __init__(self, deps: Deps, decider: Decider, callbacks: CallbackPolicy | None = None) -> None:
+    def __init__(self, deps: Deps, decider: Decider, callbacks: CallbackPolicy | None = None,
+                 calendars: QueueCalendars | None = None) -> None:
         self.deps = deps
         self.sla = SlaPolicy(deps.config.sla)
+        self.calendars = calendars
         self.decider = decider
         self.callbacks = callbacks or CallbackPolicy()
         self.agents = _AgentCache()
@@ -108,7 +120,8 @@ class Intake:
                           resolution_rate=perf[a.id].resolution_rate if a.id in perf else None,
                           past_successes_with_customer=successes.get(a.id, 0))
             for a in agents)
-        return DecisionContext(now=now, recent_escalations_30d=recent, agents=snapshots, account_manager_id=manager)
+        return DecisionContext(now=now, recent_escalations_30d=recent, agents=snapshots, account_manager_id=manager,
+                               queue_open=self._queue_open)
 
     async def evaluate(self, body: ConversationIn) -> Decision:
         """The decision for a conversation, creating nothing."""
@@ -161,6 +174,11 @@ class Intake:
                 raise RuntimeError("conversation conflict without a row")
             return IntakeResult(found, False, await uow.handoffs.position(found), None)
 
+    def _queue_open(self, queue: str, now: datetime) -> bool:
+        if self.calendars is None:
+            return True
+        return self.calendars.for_queue(queue).is_open(now)
+
     def _lead(self, queue: str) -> str | None:
         q = self.deps.config.queues.get(queue)
         return q.lead if q else None
@@ -176,12 +194,19 @@ class Intake:
 
     def _new_handoff(self, body: HandoffIn, d: Decision, customer_id: str, plan: str, now: datetime) -> Handoff:
         queue = d.queue if d.queue in self.deps.config.queue_names else "general"
+        on_call = self.deps.config.sla.after_hours_queue
+        reasons = d.reasons
+        if on_call and on_call != queue and self.calendars is not None and not self._queue_open(queue, now):
+            reasons = (*reasons, Reason("sla.after_hours_queue",
+                                        f"the {self.deps.config.label(queue)} team is off now: "
+                                        f"routed to {self.deps.config.label(on_call)}", 0.5))
+            queue = on_call
         trigger = body.trigger.reason if body.trigger else (d.reasons[0].code if d.reasons else "widget_request")
         return Handoff(
             id=new_id("ho"), source=body.source, conversation_id=body.conversation_id, customer_id=customer_id,
             status=Status.QUEUED, priority=d.priority, queue=queue, topic=d.topic, tier=Tier.L1,
             urgency=d.urgency, trigger_reason=trigger,
-            trigger_detail=body.trigger.detail if body.trigger else None, why=d.why, reasons=d.reasons,
+            trigger_detail=body.trigger.detail if body.trigger else None, why=d.why, reasons=reasons,
             rules_version=d.rules_version, summary=body.ai.summary, locale=body.customer.locale,
             callback_url=body.callback_url, customer_token=new_token(),
             suggested_agent_id=d.suggested_agent_id,

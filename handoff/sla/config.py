@@ -129,6 +129,8 @@ class BusinessHours(_Model):
                 m = _SPAN.match(span)
                 if m is None or (int(m[3]), int(m[4])) <= (int(m[1]), int(m[2])) or (m[3] == "24" and m[4] != "00"):
                     raise ValueError(f"weekly.{day}: {span!r} is not a span like 09:00-17:30")
+        if not any(self.weekly.values()):
+            raise ValueError("weekly has no open hours: give at least one day a span like 09:00-17:00")
         return self
 
 

@@ -331,3 +331,60 @@ async def test_two_engines_ticking_at_once_fire_each_warning_once(pg_url: str, t
     finally:
         await a.engine.dispose()
         await b.engine.dispose()
+
+
+async def test_a_business_hours_resolution_clock_skips_the_weekend_and_a_holiday(
+        db_url: str, tmp_path: Path) -> None:
+    """Resolution 4 business hours, team Mon-Fri 09-17 UTC, Monday 7 Dec a holiday: a handoff claimed Friday
+    16:00 is due Tuesday 12:00 (1 h Friday + 3 h Tuesday); pending time over the weekend changes nothing."""
+    clock = FakeClock(datetime(2026, 12, 4, 16, 0, tzinfo=UTC))  # Friday
+    hours = {"timezone": "UTC", "weekly": {d: ["09:00-17:00"] for d in ("mon", "tue", "wed", "thu", "fri")},
+             "holidays": ["2026-12-07"]}
+    config = write(tmp_path, business_hours=hours, sla={**CONFIG["sla"], "priorities": {
+        p: {"first_response": "100s", "resolution": "4h", "business_hours": True}
+        for p in ("critical", "high", "medium", "low")}})
+    rt = await runtime_for(db_url, config, clock)
+    try:
+        h = await intake(rt)
+        res = (await clocks(rt, h.id))["resolution"]
+        assert res.business_hours and res.calendar == h.queue
+        assert res.due_at == datetime(2026, 12, 8, 12, 0, tzinfo=UTC)
+        assert res.warn_at == datetime(2026, 12, 8, 11, 12, tzinfo=UTC)  # 80 % of 4 h = 3 h 12 min
+        await rt.actions.claim(h.id, "emma", Surface.API)
+        clock.t = datetime(2026, 12, 8, 11, 11, tzinfo=UTC)  # Tuesday, a minute before the warning point
+        await rt.sla.tick()
+        assert await events(rt, h.id, EventKind.SLA_WARNING) == []
+        clock.t = datetime(2026, 12, 8, 11, 13, tzinfo=UTC)
+        await rt.sla.tick()
+        [w] = await events(rt, h.id, EventKind.SLA_WARNING)
+        assert w.data["clock"] == "resolution" and w.data["percent"] == 80
+        clock.t = datetime(2026, 12, 8, 11, 30, tzinfo=UTC)
+        await rt.actions.resolve(h.id, "emma", Surface.API)
+        done = (await clocks(rt, h.id))["resolution"]
+        assert done.outcome is ClockOutcome.MET and done.elapsed_seconds == 3.5 * 3600  # 1 h Fri + 2.5 h Tue
+    finally:
+        await rt.engine.dispose()
+
+
+async def test_after_hours_raises_the_priority_and_can_route_to_an_on_call_queue(
+        db_url: str, tmp_path: Path) -> None:
+    saturday = FakeClock(datetime(2026, 12, 5, 11, 0, tzinfo=UTC))
+    weekday = FakeClock(WEDNESDAY)
+    config = write(tmp_path)
+    for clock, expected in ((weekday, Priority.LOW), (saturday, Priority.MEDIUM)):
+        rt = await runtime_for(db_url, config, clock)
+        try:
+            h = await intake(rt)
+            assert h.priority is expected and h.queue == "technical"
+        finally:
+            await rt.engine.dispose()
+    on_call = write(tmp_path, sla={**CONFIG["sla"], "after_hours_queue": "general"},
+                    queues={**CONFIG["queues"], "technical": {**CONFIG["queues"]["technical"], "hours": {
+                        "timezone": "Asia/Tokyo", "weekly": {"sat": ["09:00-12:00"]}}}})
+    rt = await runtime_for(db_url, on_call, saturday)  # 20:00 in Tokyo: the technical team has gone home
+    try:
+        h = await intake(rt)
+        assert h.queue == "general"
+        assert any(r.code == "sla.after_hours_queue" and "Technical team is off" in r.detail for r in h.reasons)
+    finally:
+        await rt.engine.dispose()
