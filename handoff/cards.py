@@ -15,6 +15,7 @@ from typing import Any
 from handoff.lifecycle import RESOLVE_OUTCOMES, tiers_above
 from handoff.models import Customer, Handoff, Status, Tier
 from handoff.ports import ExternalRef, TranscriptLine
+from handoff.sla.clocks import ClockKind, SlaClock
 
 #: Reason codes that describe how the decision was made rather than why the customer needs a human.
 _BOOKKEEPING = ("topic.", "priority.", "routing.")
@@ -93,6 +94,62 @@ def card_actions(h: Handoff, viewer: str | None = None) -> CardActions:
                        resolve_outcomes=RESOLVE_OUTCOMES if holder else ())
 
 
+_SLA_LABEL = {ClockKind.FIRST_RESPONSE: "First response", ClockKind.RESOLUTION: "Resolution",
+              ClockKind.TIER_ACK: "Tier acknowledgement", ClockKind.MANAGEMENT_ACK: "Management acknowledgement"}
+#: Which clock a card shows while several run: the one a person must act on first.
+_SLA_ORDER = (ClockKind.MANAGEMENT_ACK, ClockKind.TIER_ACK, ClockKind.FIRST_RESPONSE, ClockKind.RESOLUTION)
+SLA_MARK = {"on_track": "⏱", "warning": "⚠️", "breached": "⛔", "paused": "⏸", "met": "✅"}
+
+
+@dataclass(frozen=True, slots=True)
+class SlaView:
+    """The SLA clock a card shows: which, its state (on_track | warning | breached | paused | met), when it is
+    due (None while paused or stopped), and a surface-neutral line without the time (surfaces add theirs)."""
+
+    clock: str
+    label: str
+    state: str
+    target_seconds: float
+    due_at: datetime | None
+    breached_at: datetime | None
+    line: str
+
+    @property
+    def mark(self) -> str:
+        return SLA_MARK.get(self.state, "⏱")
+
+
+def sla_view(clocks: Sequence[SlaClock]) -> SlaView | None:
+    """The clock that matters now: an open acknowledgement, else first response, else resolution; when none is
+    open, the last promise that stopped (met or missed)."""
+    promises = [c for c in clocks if c.kind in _SLA_LABEL]
+    running = sorted((c for c in promises if c.open), key=lambda c: _SLA_ORDER.index(c.kind))
+    shown = running[0] if running else next((c for c in reversed(promises) if c.outcome and
+                                             c.outcome.value != "cancelled"), None)
+    if shown is None:
+        return None
+    label, state = _SLA_LABEL[shown.kind], shown.state
+    target = _span(shown.target_seconds)
+    line = {"on_track": f"{label} target {target}",
+            "warning": f"{label} target {target}: most of it is used",
+            "breached": f"{label} target {target} missed",
+            "paused": f"{label} clock paused while waiting for the customer",
+            "met": f"{label} target {target} met",
+            }.get(state, f"{label} target {target}")
+    if state in ("met", "breached") and shown.elapsed_seconds is not None:
+        line += f" (took {_span(shown.elapsed_seconds)})"
+    return SlaView(shown.kind.value, label, state, shown.target_seconds, shown.due_at if shown.open else None,
+                   shown.breached_at, line)
+
+
+def _span(seconds: float) -> str:
+    if seconds >= 7200:
+        return f"{seconds / 3600:.3g} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.3g} min"
+    return f"{seconds:.0f} s"
+
+
 @dataclass(frozen=True, slots=True)
 class HandoffCard:
     """Everything a context card shows, surface-neutral."""
@@ -113,6 +170,7 @@ class HandoffCard:
     suggested_agent_id: str | None = None
     speaking_agent_id: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    sla: SlaView | None = None
 
     @property
     def actions(self) -> CardActions:
@@ -131,7 +189,8 @@ class HandoffCard:
 
 
 def build_card(handoff: Handoff, customer: Customer | None, transcript: Sequence[TranscriptLine],
-               context: Mapping[str, Any], refs: Sequence[ExternalRef], position: int) -> HandoffCard:
+               context: Mapping[str, Any], refs: Sequence[ExternalRef], position: int,
+               clocks: Sequence[SlaClock] = ()) -> HandoffCard:
     """Assemble the card's facts from what the store holds about one handoff."""
     ai: Mapping[str, Any] = context.get("ai") or {}
     technical: Mapping[str, Any] = context.get("technical") or {}
@@ -151,7 +210,7 @@ def build_card(handoff: Handoff, customer: Customer | None, transcript: Sequence
                                 str(r.data["url"]) if r.data.get("url") else None)
                         for r in refs if r.system in _CRMS and r.kind in ("case", "ticket") and r.external_id),
         last_messages=tuple(customer_lines[-_LAST_MESSAGES:]), transcript=lines, position=position,
-        suggested_agent_id=handoff.suggested_agent_id, speaking_agent_id=speaking,
+        suggested_agent_id=handoff.suggested_agent_id, speaking_agent_id=speaking, sla=sla_view(clocks),
     )
 
 

@@ -28,6 +28,7 @@ class ActionId(StrEnum):
     RESOLVE = "baton.resolve"
     NOTE = "baton.note"
     CLAIM_NEXT = "baton.claim_next"
+    ACKNOWLEDGE = "baton.acknowledge"  # the management card
 
 
 class CallbackId(StrEnum):

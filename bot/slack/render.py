@@ -112,11 +112,24 @@ class SlackRenderer:
         return (f"Moved to {h.queue}", self._blocks("moved", h=h, permalink=permalink, to_channel=to_channel,
                                                     mark=PRIORITY_MARK[h.priority]))
 
-    def thread_note(self, kind: str, text: str, who: str, reason: str | None) -> tuple[str, list[Any]]:
-        """A thread message: a customer message, an internal note, a reply kept internal, an agent's message."""
-        fallback = {"customer_message": "Customer: ", "agent_message": "To the customer: "}.get(kind, "Internal note: ")
+    def thread_note(self, kind: str, text: str, who: str, reason: str | None,
+                    mention_text: str | None = None) -> tuple[str, list[Any]]:
+        """A thread message: a customer message, an internal note, a reply kept internal, an agent's message, an
+        SLA warning or breach (``mention_text``: ``<@U…>`` or ``<!here>``, which notifies them)."""
+        fallback = {"customer_message": "Customer: ", "agent_message": "To the customer: ",
+                    "sla_warning": "SLA warning: ", "sla_breached": "SLA breached: "}.get(kind, "Internal note: ")
         return (mrkdwn_cut(fallback + text, 300),
-                self._blocks("thread_note", kind=kind, text=text, who=who, reason=reason))
+                self._blocks("thread_note", kind=kind, text=text, who=who, reason=reason, mention_text=mention_text))
+
+    def management(self, view: Any, agents: Mapping[str, Agent]) -> tuple[str, list[Any]]:
+        """The management card (:class:`handoff.chat.surface.ManagementView`)."""
+        h = view.handoff
+        ctx = {"view": view, "h": h, "customer_name": mrkdwn_cut(view.customer_name, 200),
+               "account_value": f"{view.account_value:,.0f}", "value": Ref(handoff_id=h.id).encode(),
+               "holder": mention(h.claimed_by, agents) if h.claimed_by else None,
+               "acknowledged_by": mention(view.acknowledged_by, agents) if view.acknowledged_by else None}
+        text = f"Management escalation: {h.priority.value} {h.topic} handoff from {view.customer_name}"
+        return mrkdwn_cut(text, 300), self._blocks("management", **ctx)
 
     def customer_messages(self, texts: Sequence[str]) -> tuple[str, list[Any]]:
         """Several customer messages in one thread post, oldest first (a flood coalesced)."""

@@ -12,7 +12,7 @@ from bot.slack.calls import SlackCalls
 from bot.slack.people import SURFACE, looks_like_slack_user
 from bot.slack.render import SlackRenderer, mention
 from handoff.cards import HandoffCard
-from handoff.chat.surface import GroupView, Posted, Rendered, ThreadNote
+from handoff.chat.surface import GroupView, ManagementView, Posted, Rendered, ThreadNote
 from handoff.models import Agent, Handoff, Surface
 
 
@@ -34,7 +34,16 @@ class SlackSurface:
 
     def thread_note(self, note: ThreadNote, agents: Mapping[str, Agent]) -> Rendered:
         who = mention(note.author_agent_id, agents) if note.author_agent_id else "the customer"
-        return Rendered(*self.renderer.thread_note(note.kind, note.text, who, note.reason))
+        shout = None
+        if note.mention == "here":
+            shout = "<!here>"
+        elif note.mention:
+            user = self.person(agents.get(note.mention), note.mention)
+            shout = f"<@{user}>" if user else mention(note.mention, agents)
+        return Rendered(*self.renderer.thread_note(note.kind, note.text, who, note.reason, shout))
+
+    def management(self, view: ManagementView, agents: Mapping[str, Agent]) -> Rendered:
+        return Rendered(*self.renderer.management(view, agents))
 
     def customer_messages(self, texts: Sequence[str]) -> Rendered:
         return Rendered(*self.renderer.customer_messages(texts))

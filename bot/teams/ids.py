@@ -27,6 +27,7 @@ class Verb(StrEnum):
     RESOLVE = "resolve"
     NOTE = "note"
     CLAIM_NEXT = "claim_next"
+    ACKNOWLEDGE = "acknowledge"  # the management card
 
 
 class Input(StrEnum):

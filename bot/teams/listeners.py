@@ -24,6 +24,7 @@ from bot.teams.ids import Execute, Input, Verb, parse_execute
 from bot.teams.render import CARD_CONTENT_TYPE, TeamsRenderer, who
 from bot.teams.surface import SURFACE, TeamsSurface, person_key
 from handoff.chat.commands import COMMAND_DESCRIPTIONS, COMMANDS, STATUSES, ChatCommands, CommandAnswer, parse
+from handoff.chat.delivery import management_view
 from handoff.errors import AlreadyClaimed, DomainError, InvalidCommand
 from handoff.lifecycle import EscalationForm
 from handoff.models import Actor, Agent, Surface, Tier
@@ -112,6 +113,10 @@ class TeamsListeners:
             return self.renderer.text_card("Nothing claimed", [notice or "Nothing is waiting."]).body
         card = await self.queries.card(handoff_id)
         agents = await self._agents()
+        if execute.verb is Verb.ACKNOWLEDGE:  # the management card stays the management card
+            view = await self.queries.handoff(handoff_id)
+            name = card.customer.name if card.customer and card.customer.name else None
+            return self.surface.management(management_view(card, view.timeline, name), agents).body
         viewers = [a.handles[SURFACE] for a in agents.values() if a.handles.get(SURFACE)]
         return self.surface.card_for(card, agents, viewer=agent, notice=notice, refresh_users=viewers[:60]).body
 
@@ -138,6 +143,8 @@ class TeamsListeners:
             await self.actions.resolve(hid, agent, Surface.TEAMS, note=note,
                                        outcome=_text(inputs, Input.OUTCOME) or "resolved",
                                        kb_gap=str(inputs.get(Input.KB_GAP.value)).lower() == "true")
+        elif ex.verb is Verb.ACKNOWLEDGE:
+            await self.actions.acknowledge(hid, agent, Surface.TEAMS)
         elif ex.verb is Verb.NOTE:
             if not note:
                 raise InvalidCommand("a note needs some text", field=Input.NOTE.value)

@@ -41,6 +41,14 @@ def ac_date(at: datetime | None, fmt: str = "SHORT") -> str:
     return "{{DATE(" + iso + ", " + fmt + ")}} {{TIME(" + iso + ")}}"
 
 
+def sla_line(card: HandoffCard, h: Handoff) -> str:
+    """The card's SLA clock in Teams markdown: its state mark, what it measures, and when it is due."""
+    if card.sla is None:
+        return f"SLA due {ac_date(h.sla_due_at)}"
+    due = f" · due {ac_date(card.sla.due_at)}" if card.sla.due_at else ""
+    return f"{card.sla.mark} {md(card.sla.line)}{due}"
+
+
 def who(agent_id: str | None, agents: Mapping[str, Agent]) -> str:
     """How an agent is named on a Teams card: their display name (never a raw surface id when a name is known)."""
     if agent_id is None:
@@ -104,7 +112,7 @@ class TeamsRenderer:
             "card", card=card, c=c, customer_name=name, data=card_data(handoff_id=h.id), notice=notice,
             actions=card.actions if viewer is None else card.actions_for(viewer),
             refresh_users=list(refresh_users), style=PRIORITY_STYLE[h.priority], state_line=state,
-            clock_line=f"Waiting since {ac_date(h.created_at)} · SLA due {ac_date(h.sla_due_at)}",
+            clock_line=f"Waiting since {ac_date(h.created_at)} · " + sla_line(card, h),
             account_value=f"{c.account_value:,.0f}" if c else "0",
             sentiment=f"{s.label} ({s.score}), {s.trend}" if s else "-", confidence=confidence,
             queue_label=queue_label, crm=" · ".join(links), queues=list(queues),
@@ -132,9 +140,43 @@ class TeamsRenderer:
         role = {"customer": "Customer", "ai": "AI", "agent": m.author or "Agent"}.get(m.role, m.role)
         return f"{role}: {m.text}"
 
-    def thread_note(self, kind: str, texts: Sequence[str], author: str, reason: str | None) -> Rendered:
-        body = self._card("thread_note", kind=kind, texts=list(texts), who=author, reason=reason)
+    def thread_note(self, kind: str, texts: Sequence[str], author: str, reason: str | None,
+                    mention: tuple[str, str] | None = None) -> Rendered:
+        """A reply-chain line; ``mention`` = (name, Teams user id) is @mentioned (a ``msteams.entities`` mention,
+        which notifies that person), e.g. the queue lead on an SLA warning."""
+        body = self._card("thread_note", kind=kind, texts=list(texts), who=author, reason=reason,
+                          mention_name=mention[0] if mention else None, mention_id=mention[1] if mention else None)
         return Rendered(str(body["fallbackText"]), body)
+
+    def management(self, view: Any, agents: Mapping[str, Agent]) -> Rendered:
+        """The management card (:class:`handoff.chat.surface.ManagementView`) with its Acknowledge button."""
+        h = view.handoff
+        if view.acknowledged_by:
+            ack = f"✅ Acknowledged by {who(view.acknowledged_by, agents)} · {ac_date(view.acknowledged_at)}"
+        elif view.ack is not None:
+            due = f" · due {ac_date(view.ack.due_at)}" if view.ack.due_at else ""
+            ack = f"{view.ack.mark} Acknowledgement target {int(view.ack.target_seconds // 60)} min{due}" + (
+                " · missed" if view.ack.state == "breached" else "")
+        else:
+            ack = "Waiting for an acknowledgement"
+        form = view.form
+        lines = [f"Why management: {'; '.join(d for _, d in view.triggers) or '-'}",
+                 f"Customer: {view.customer_name} · {view.plan} · ${view.account_value:,.0f} / year",
+                 f"Queue: {h.queue} · {h.tier.value} · {h.status.value} · holder: "
+                 f"{who(h.claimed_by, agents) if h.claimed_by else 'nobody yet'}",
+                 f"Summary: {form.get('summary') or '-'}"]
+        if form.get("steps_taken"):
+            lines.append("Steps taken: " + "; ".join(str(x) for x in form["steps_taken"][:8]))
+        for key, label in (("hypothesis", "Hypothesis"), ("customer_impact", "Customer impact")):
+            if form.get(key):
+                lines.append(f"{label}: {form[key]}")
+        if view.card_link:
+            lines.append(f"Queue card: {view.card_link}")
+        title = f"🚨 Management escalation · {h.priority.value.upper()} · {view.customer_name}"
+        buttons = [] if view.acknowledged_by else [
+            {"title": "Acknowledge", "verb": Verb.ACKNOWLEDGE, "data": card_data(handoff_id=h.id), "style": "positive"}]
+        return Rendered(title, self._card("simple", title=title, lines=lines, buttons=buttons,
+                                          note=f"{ack} · {h.id}"))
 
     def moved(self, h: Handoff, permalink: str | None, to_queue_label: str) -> Rendered:
         title = f"Moved to {to_queue_label}"

@@ -15,7 +15,7 @@ from microsoft_agents.activity import Activity, Attachment
 from bot.teams.calls import TeamsCalls
 from bot.teams.render import CARD_CONTENT_TYPE, TeamsRenderer, who
 from handoff.cards import HandoffCard
-from handoff.chat.surface import GroupView, Posted, Rendered, ThreadNote
+from handoff.chat.surface import GroupView, ManagementView, Posted, Rendered, ThreadNote
 from handoff.config import BatonConfig
 from handoff.models import Agent, Handoff, Surface
 
@@ -67,7 +67,22 @@ class TeamsSurface:
 
     def thread_note(self, note: ThreadNote, agents: Mapping[str, Agent]) -> Rendered:
         author = who(note.author_agent_id, agents) if note.author_agent_id else "the customer"
-        return self.renderer.thread_note(note.kind, [note.text], author, note.reason)
+        texts = [note.text]
+        at = None
+        if note.mention == "here":
+            # Bots cannot @channel in every tenant (it needs the team's channel-mention permission): say it.
+            texts = ["Everyone in this channel: please look.", note.text]
+        elif note.mention:
+            agent = agents.get(note.mention)
+            handle = agent.handles.get(SURFACE) if agent is not None else None
+            if handle:
+                at = (who(note.mention, agents), handle)
+            else:
+                texts = [f"@{who(note.mention, agents)}", note.text]
+        return self.renderer.thread_note(note.kind, texts, author, note.reason, at)
+
+    def management(self, view: ManagementView, agents: Mapping[str, Agent]) -> Rendered:
+        return self.renderer.management(view, agents)
 
     def customer_messages(self, texts: Sequence[str]) -> Rendered:
         return self.renderer.thread_note("customer_message", texts, "the customer", None)

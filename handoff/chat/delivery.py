@@ -24,7 +24,16 @@ from typing import Any
 
 from handoff.cards import HandoffCard
 from handoff.chat.state import ChatGroup
-from handoff.chat.surface import ChannelUnavailable, ChatSurface, GroupView, MessageGone, Posted, Rendered, ThreadNote
+from handoff.chat.surface import (
+    ChannelUnavailable,
+    ChatSurface,
+    GroupView,
+    ManagementView,
+    MessageGone,
+    Posted,
+    Rendered,
+    ThreadNote,
+)
 from handoff.errors import NotFound
 from handoff.models import Agent, Event, EventKind, Handoff, Status
 from handoff.outbox import NotAttempted, OutboxItem, PermanentFailure
@@ -35,6 +44,9 @@ from handoff.services.queries import Queries
 log = logging.getLogger("baton.chat")
 
 KIND = "card"
+MANAGEMENT = "management"  # the management card of a handoff escalated to management
+ALERTS = "sla_alerts"  # which SLA warnings/breaches were already posted (a redelivery posts nothing twice)
+ALERT_KINDS = frozenset({EventKind.SLA_WARNING.value, EventKind.SLA_BREACHED.value})
 PREVIOUS = "card_previous"  # the card before a repost/move: replies in its thread still reach the handoff
 THREAD_KINDS = frozenset({EventKind.NOTE_ADDED, EventKind.AGENT_MESSAGE, EventKind.CUSTOMER_MESSAGE})
 #: Events that change nothing on the card or in its thread (the periodic "still on it" to the customer).
@@ -162,8 +174,16 @@ class CardDelivery:
             await self._created(card)
         elif item.kind in THREAD_KINDS:
             await self._thread(card, item, EventKind(item.kind))
+        elif item.kind in ALERT_KINDS:
+            await self._refresh(card)
+            await self._alert(card, item)
+        elif item.kind == EventKind.MANAGEMENT_ESCALATED.value:
+            await self._refresh(card)
+            await self._management(card)
         else:  # a state change, enrichment, or a kind this build does not know: show the current state
             await self._refresh(card)
+            if item.kind == EventKind.ACKNOWLEDGED.value:
+                await self._management(card, post=False)
         if item.kind not in THREAD_KINDS and self.on_change is not None:
             self.on_change()
 
@@ -295,6 +315,66 @@ class CardDelivery:
             new = await self._post_card(card, self.channel_for(h.queue), previous=ref)
             await self.surface.post(new.channel, drawn, thread=new.message_id)
 
+    # ------------------------------------------------------------------ SLA alerts and the management card
+    async def _alert(self, card: HandoffCard, item: OutboxItem) -> None:
+        """An SLA warning or breach: one post in the card's thread mentioning the lead (or @here), and on a breach
+        a direct notice to the supervisor — each once, however often the outbox delivers the event."""
+        h = card.handoff
+        key = str(item.payload.get("event_id") or item.id)
+        async with self.deps.uow(read_only=True) as uow:
+            done = await uow.refs.get(h.id, self.name, ALERTS)
+        posted = list((done.data.get("posted") if done else None) or [])
+        data = item.payload.get("data") or {}
+        agents = await self.agents()
+        if key not in posted:
+            mention = str(data.get("mention") or "") or None
+            if mention and mention.startswith("lead:"):
+                mention = mention.split(":", 1)[1]
+            note = ThreadNote(item.kind, str(item.payload.get("reason") or ""), None, None, mention)
+            await self._in_thread(card, self.surface.thread_note(note, agents))
+            posted.append(key)
+            await self._put_ref(h.id, "alerts", {"posted": posted[-50:]}, kind=ALERTS)
+        supervisor = data.get("supervisor") if item.kind == EventKind.SLA_BREACHED.value else None
+        if supervisor and f"dm:{key}" not in posted:
+            person = self.surface.person(agents.get(str(supervisor)), str(supervisor))
+            if person:
+                ref = await self._ref(h.id)
+                link = await self.surface.permalink(self._posted(ref)) if ref and not \
+                    ref.external_id.startswith("group:") else None
+                text = (f"SLA breach on a {h.priority.value} {h.topic} handoff in {self.deps.config.label(h.queue)}: "
+                        f"{item.payload.get('reason') or ''}" + (f" — {link}" if link else f" ({h.id})"))
+                try:
+                    await self.surface.notify(person, text)
+                except (ChannelUnavailable, MessageGone) as exc:  # no direct line: the thread post said it
+                    log.info("could not tell the supervisor of %s directly (%s)", h.id, exc)
+            posted.append(f"dm:{key}")
+            await self._put_ref(h.id, "alerts", {"posted": posted[-50:]}, kind=ALERTS)
+
+    async def _management(self, card: HandoffCard, *, post: bool = True) -> None:
+        """Post (or bring up to date) the management card in this surface's management channel."""
+        h = card.handoff
+        channel = self.deps.config.sla.management.channels.get(self.name)
+        if not channel:
+            return
+        async with self.deps.uow(read_only=True) as uow:
+            ref = await uow.refs.get(h.id, self.name, MANAGEMENT)
+            timeline = await uow.events.for_handoff(h.id)
+            customer = await uow.customers.get(h.customer_id)
+        if ref is None and not post:
+            return
+        view = management_view(card, timeline, customer.name if customer and customer.name else None)
+        queue_card = await self._ref(h.id)
+        if queue_card is not None and not queue_card.external_id.startswith("group:"):
+            view = replace(view, card_link=await self.surface.permalink(self._posted(queue_card)))
+        drawn = self.surface.management(view, await self.agents())
+        if ref is None:
+            at = await self.surface.post(channel, drawn)
+            await self._put_ref(h.id, at.key, {"channel": at.channel, "message_id": at.message_id,
+                                               "digest": drawn.digest}, kind=MANAGEMENT)
+        elif ref.data.get("digest") != drawn.digest:
+            await self.surface.update(self._posted(ref), drawn)
+            await self._put_ref(h.id, ref.external_id, {**ref.data, "digest": drawn.digest}, kind=MANAGEMENT)
+
     # ------------------------------------------------------------------ broken channels
     async def _fallback(self, queue: str, channel: str, error: str) -> str:
         fallback = self.surface.default_channel
@@ -405,3 +485,25 @@ class CardDelivery:
                 latest = await uow.chat.group(self.name, channel)
             if latest is None or not latest.dirty:
                 return
+
+
+def management_view(card: HandoffCard, timeline: Sequence[Event], customer_name: str | None) -> ManagementView:
+    """The management card's facts from the handoff's card and timeline."""
+    h, c = card.handoff, card.customer
+    escalated = next((e for e in reversed(timeline) if e.kind is EventKind.MANAGEMENT_ESCALATED), None)
+    triggers = [(str(t.get("code", "")), str(t.get("detail", ""))) for t in
+                (escalated.data.get("triggers") or [] if escalated else [])]
+    form_event = next((e for e in reversed(timeline) if e.kind is EventKind.ESCALATED), None)
+    form = {k: form_event.data[k] for k in ("summary", "steps_taken", "hypothesis", "customer_impact")
+            if form_event is not None and form_event.data.get(k)}
+    form.setdefault("summary", card.summary or h.why)
+    if "steps_taken" not in form and card.attempted_steps:
+        form["steps_taken"] = list(card.attempted_steps)
+    ack = next((e for e in reversed(timeline) if e.kind is EventKind.ACKNOWLEDGED
+                and e.data.get("clock") == "management_ack"), None)
+    clocks_view = card.sla if card.sla is not None and card.sla.clock == "management_ack" else None
+    return ManagementView(
+        handoff=h, customer_name=customer_name or (c.email if c and c.email else "customer"),
+        plan=c.plan if c else "free", account_value=c.account_value if c else 0.0, triggers=triggers, form=form,
+        ack=clocks_view, acknowledged_by=ack.actor.id if ack else None, acknowledged_at=ack.at if ack else None,
+        card_link=None)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from handoff.cards import HandoffCard
+from handoff.cards import HandoffCard, SlaView
 from handoff.models import Agent, Handoff, Surface
 
 
@@ -68,10 +68,31 @@ class Posted:
 class ThreadNote:
     """One line in a card's thread: a customer message, an agent's message, a note, a reply kept internal."""
 
-    kind: str  # customer_message | agent_message | note_added | kept_internal
+    kind: str  # customer_message | agent_message | note_added | kept_internal | sla_warning | sla_breached
     text: str
     author_agent_id: str | None
     reason: str | None = None
+    mention: str | None = None  # sla_*: "here", or the agent id whose surface handle to mention (the queue lead)
+
+
+@dataclass(frozen=True, slots=True)
+class ManagementView:
+    """The management card: why it escalated, the handoff form, the customer, and the acknowledgement.
+
+    ``form`` holds the latest tier escalation's form (summary, steps_taken, hypothesis, customer_impact), empty
+    when the handoff was never escalated by an agent; ``ack`` is the management acknowledgement clock's view.
+    """
+
+    handoff: Handoff
+    customer_name: str
+    plan: str
+    account_value: float
+    triggers: Sequence[tuple[str, str]]
+    form: Mapping[str, Any]
+    ack: SlaView | None
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    card_link: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +137,10 @@ class ChatSurface(Protocol):
         ...
 
     def group(self, view: GroupView) -> Rendered: ...
+
+    def management(self, view: ManagementView, agents: Mapping[str, Agent]) -> Rendered:
+        """The management card (posted to ``sla.management.channels[<surface>]``) with its Acknowledge button."""
+        ...
 
     def channel_broken(self, channel: str, error: str, queue_label: str, fallback: str) -> str:
         """The notice to the queue lead when ``channel`` cannot take cards (plain text in the surface's markup)."""

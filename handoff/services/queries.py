@@ -60,7 +60,7 @@ class Queries:
                 raise NotFound(f"no handoff {handoff_id}", handoff_id=handoff_id)
             return build_card(h, await uow.customers.get(h.customer_id), await uow.handoffs.transcript(h.id),
                               await uow.handoffs.context(h.id), await uow.refs.for_handoff(h.id),
-                              await uow.handoffs.position(h))
+                              await uow.handoffs.position(h), await uow.sla.for_handoff(h.id))
 
     async def queue(self, queue: str | None = None, limit: int = 20) -> Sequence[Handoff]:
         """Waiting handoffs, most urgent first (priority, then age)."""

@@ -34,6 +34,14 @@ def register(app: AsyncApp, s: SlackServices) -> None:
         await s.actions.release(str(click.ref.handoff_id), await s.people.agent_id(click.user_id), Surface.SLACK,
                                 "released from Slack")
 
+    @app.action(ActionId.ACKNOWLEDGE.value)
+    async def acknowledge_escalation(ack: AsyncAck, body: dict[str, Any]) -> None:
+        """The management card's button: stops the management acknowledgement clock (once; later clicks are told
+        who acknowledged)."""
+        await acknowledge(ack)
+        click = to_click(body)
+        await s.actions.acknowledge(str(click.ref.handoff_id), await s.people.agent_id(click.user_id), Surface.SLACK)
+
     @app.action(ActionId.CLAIM_NEXT.value)
     async def claim_next(ack: AsyncAck, body: dict[str, Any]) -> None:
         await acknowledge(ack)
