@@ -231,7 +231,8 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
                  intake=Intake(deps, rule_engine, callbacks, calendars),
                  actions=AgentActions(deps), queries=Queries(deps),
                  conversation=Conversation(deps), routing=routing, destinations=destinations,
-                 callbacks=callbacks, waits=WaitTimes(deps, default_zone=rules.business_hours.timezone),
+                 callbacks=callbacks,
+                 waits=WaitTimes(deps, default_zone=rules.business_hours.timezone, calendars=calendars),
                  labels=QueueLabels(config.queues))
     rt.sla = holder["sla"] = SlaEngine(deps, rule_engine, calendars)
     rt.ticks = Ticks()

@@ -9,11 +9,13 @@ records it as a ``customer_update_sent`` event — the outbox carries it to SSE 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
-from handoff.models import Actor, Event, EventKind, Surface
+from handoff.models import Actor, Event, EventKind, Handoff, Surface
 from handoff.services.common import Deps
 from handoff.services.waits import WaitTimes
+from handoff.sla.policy import SlaPolicy
 from handoff.updates import UpdatePolicy, next_update
 
 log = logging.getLogger("baton.updates")
@@ -29,6 +31,16 @@ class CustomerUpdates:
         self.policy = UpdatePolicy(min_interval_seconds=c.min_interval_seconds,
                                    max_interval_seconds=c.max_interval_seconds, long_wait_seconds=c.long_wait_seconds)
         self.batch_size = c.batch_size
+        self.sla = SlaPolicy(deps.config.sla)
+
+    def policy_for(self, h: Handoff, plan: str | None) -> UpdatePolicy:
+        """The cadence for one handoff: the SLA policy's ``update_every`` for its priority/plan/queue caps the
+        interval (the close-to-the-front cadence stays the shorter of the two)."""
+        every = self.sla.targets(h.priority, plan, h.queue).update_every
+        if every is None:
+            return self.policy
+        return replace(self.policy, max_interval_seconds=every,
+                       min_interval_seconds=min(self.policy.min_interval_seconds, every))
 
     async def tick(self) -> int:
         """Send every update that is due; returns how many were recorded."""
@@ -57,7 +69,8 @@ class CustomerUpdates:
                 customer = await uow.customers.get(h.customer_id) if h else None
                 wait = await self.waits.customer_wait_in(uow, h, position, customer.timezone if customer else None) \
                     if h else None
-                due = next_update(h, row, position, wait, now, self.policy) if h else None
+                plan = customer.plan if customer else None
+                due = next_update(h, row, position, wait, now, self.policy_for(h, plan)) if h else None
                 if h is None or due is None:  # not waiting any more: park until it waits again
                     await uow.customer_side.advance(row.handoff_id, due_at=None, sent=row.sent,
                                                     callback_offered_at=row.callback_offered_at, now=now)

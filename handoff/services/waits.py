@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from handoff.eta import (
     AgentLoad,
@@ -32,11 +33,18 @@ from handoff.eta.customer_wait import DEFAULT_ZONE
 from handoff.models import Agent, Handoff, Priority, Status
 from handoff.ports import UnitOfWork
 from handoff.services.common import Deps
+from handoff.shifts import Shift
 
 MAX_WAITING = 2000
 HISTORY_DAYS = 14
 HISTORY_PER_QUEUE = 200
 ARRIVAL_WINDOW = timedelta(hours=1)
+
+
+class Openings(Protocol):
+    """A queue's business hours as shifts (:meth:`handoff.sla.calendar.Calendars.openings`)."""
+
+    def openings(self, queue: str, now: datetime, count: int = 2) -> Sequence[Shift]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +65,10 @@ class WaitTimes:
         default_zone: Time zone of agents' working hours when an agent has none (the rules' business hours).
     """
 
-    def __init__(self, deps: Deps, ttl: float = 1.0, default_zone: str = DEFAULT_ZONE) -> None:
+    def __init__(self, deps: Deps, ttl: float = 1.0, default_zone: str = DEFAULT_ZONE,
+                 calendars: Openings | None = None) -> None:
         self.deps = deps
+        self.calendars = calendars
         self.ttl = ttl
         self.default_zone = default_zone
         self._cached: tuple[float, _Snapshot] | None = None
@@ -134,7 +144,8 @@ class WaitTimes:
         snap = await self._snapshot(uow, stale_ok)
         now = self.deps.now()
         estimate = self._estimate(snap, handoff, position, now)
-        presence = team_presence(snap.people, handoff.queue, now, default_zone=self.default_zone)
+        openings = self.calendars.openings(handoff.queue, now) if self.calendars is not None else ()
+        presence = team_presence(snap.people, handoff.queue, now, default_zone=self.default_zone, openings=openings)
         return customer_wait(estimate, presence, now, customer_tz)
 
     def _fresh(self, stale_ok: bool = False) -> _Snapshot | None:

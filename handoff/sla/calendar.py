@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from handoff.shifts import Shift
 from handoff.sla.config import BusinessHours
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -115,6 +116,8 @@ class Calendars:
     def __init__(self, config: object) -> None:
         default = getattr(config, "business_hours", None) or BusinessHours()
         self.default = Calendar.from_config(default)
+        # Hours someone wrote down (a queue's own, or business_hours in the file) — not the built-in default.
+        self._default_explicit = "business_hours" in (getattr(config, "model_fields_set", None) or ())
         self.always = Calendar.always()
         self._queues: dict[str, Calendar] = {}
         for name, q in (getattr(config, "queues", None) or {}).items():
@@ -123,6 +126,25 @@ class Calendars:
 
     def for_queue(self, queue: str) -> Calendar:
         return self._queues.get(queue, self.default)
+
+    def configured(self, queue: str) -> Calendar | None:
+        """The queue's hours when the configuration states them (its own, or an explicit ``business_hours``);
+        None under the built-in default, which then only raises priorities after hours."""
+        if queue in self._queues:
+            return self._queues[queue]
+        return self.default if self._default_explicit else None
+
+    def openings(self, queue: str, now: datetime, count: int = 2) -> list[Shift]:
+        """The current (if open) and next open spans of a queue with configured hours, as shifts."""
+        cal = self.configured(queue)
+        if cal is None:
+            return []
+        out: list[Shift] = []
+        for a, b in cal.spans_from(now):
+            out.append(Shift(a, b))
+            if len(out) >= count:
+                break
+        return out
 
 
 __all__ = ["Calendar", "Calendars"]

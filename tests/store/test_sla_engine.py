@@ -388,3 +388,28 @@ async def test_after_hours_raises_the_priority_and_can_route_to_an_on_call_queue
         assert any(r.code == "sla.after_hours_queue" and "Technical team is off" in r.detail for r in h.reasons)
     finally:
         await rt.engine.dispose()
+
+
+async def test_the_customer_hears_when_the_team_is_back_and_updates_follow_the_policy_cadence(
+        db_url: str, tmp_path: Path) -> None:
+    saturday = FakeClock(datetime(2026, 12, 5, 11, 0, tzinfo=UTC))
+    hours = {"timezone": "UTC", "weekly": {d: ["09:00-17:00"] for d in ("mon", "tue", "wed", "thu", "fri")}}
+    config = write(tmp_path, queues={**CONFIG["queues"], "technical": {**CONFIG["queues"]["technical"],
+                                                                       "hours": hours}},
+                   sla={**CONFIG["sla"], "plans": {"enterprise": {p: {"update_every": "30s"} for p in
+                                                                  ("critical", "high", "medium", "low")}}})
+    rt = await runtime_for(db_url, config, saturday)
+    try:
+        h = await intake(rt)
+        wait = await rt.waits.customer_wait(h, 1)
+        assert wait is not None and wait.state == "nobody_on_shift"
+        assert wait.back_at == datetime(2026, 12, 7, 9, 0, tzinfo=UTC)  # Monday morning
+        from handoff.services.updates import CustomerUpdates
+
+        updates = CustomerUpdates(rt.deps, rt.waits)
+        assert h.priority is Priority.MEDIUM  # low, one level up on a Saturday
+        assert updates.policy_for(h, "free").max_interval_seconds == 90  # the built-in medium-priority cadence
+        assert updates.policy_for(h, "enterprise").max_interval_seconds == 30  # the plan's policy
+        assert updates.policy_for(h, "enterprise").min_interval_seconds == 30
+    finally:
+        await rt.engine.dispose()
