@@ -93,6 +93,7 @@ class Runtime:
     integrations: list[Any] = field(default_factory=list)
     sla: Any = None  # handoff.services.sla.SlaEngine: the clocks' keeper (in every commit) and their tick
     ticks: Any = None  # scheduler.Ticks: the process's one scheduler; parts register their ticks on it
+    listener: Any = None  # handoff.store.wakeups.Listener: PostgreSQL LISTEN for other processes' commits
 
     def rules_path(self) -> Path:
         return Path(self.config.rules) if self.config.rules else ROOT / "config" / "rules.yaml"
@@ -197,6 +198,7 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
     from handoff.sla.calendar import Calendars
     from handoff.store.db import create_engine
     from handoff.store.uow import SqlUnitOfWork
+    from handoff.store.wakeups import OUTBOX, TIMERS, Listener
     from integrations.log_destination import LogDestination
     from scheduler import Ticks
     from templates.customer import QueueLabels
@@ -250,6 +252,10 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
         raise ConfigError(f"two outbox destinations share a name: {names}")
     rt.dispatcher = Dispatcher(deps, destinations)
     holder["dispatcher"] = rt.dispatcher
+    # PostgreSQL: other processes' commits wake this one's dispatcher and SLA tick at once (polling stays).
+    rt.listener = Listener(engine)
+    rt.listener.on(OUTBOX, rt.dispatcher.notify)
+    rt.listener.on(TIMERS, lambda: rt.ticks.wake("sla"))
     return rt
 
 
@@ -289,9 +295,11 @@ def create_app(rt: Runtime, *, run_dispatcher: bool = True) -> Any:
         task = asyncio.create_task(rt.dispatcher.run(stop)) if run_dispatcher else None
         if run_dispatcher:  # a web-only process (serve --no-dispatcher) leaves timed work to the workers
             rt.ticks.start()
+            rt.listener.start()
         try:
             yield
         finally:
+            await rt.listener.stop()
             rt.ticks.shutdown()
             rt.dispatcher.stop_soon()
             stop.set()
@@ -448,9 +456,11 @@ async def run_worker(rt: Runtime) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: (rt.dispatcher.stop_soon(), stop.set()))
     rt.ticks.start()  # SLA clocks, customer updates, …: timed work runs in workers too (rows decide who acts)
+    rt.listener.start()
     try:
         await rt.dispatcher.run(stop)
     finally:
+        await rt.listener.stop()
         rt.ticks.shutdown()
         await rt.engine.dispose()
     return 0

@@ -369,6 +369,10 @@ class UnitOfWork(Protocol):
 
     def record(self, event: Event) -> None: ...
 
+    def wake_timers(self) -> None:
+        """Run every process's timer ticks right after this commit (PostgreSQL NOTIFY; no-op on SQLite)."""
+        ...
+
     async def rollback(self) -> None: ...
 
     async def commit(self) -> list[int]:

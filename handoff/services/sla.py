@@ -311,8 +311,12 @@ class SlaEngine:
         return line
 
     async def _persist(self, uow: UnitOfWork, w: _Work, now: datetime) -> None:
+        soon = now + timedelta(seconds=self.cfg.tick_seconds)
         for i in sorted(w.changed):
             c = w.clocks[i]
+            due = timing.next_at(c)
+            if due is not None and due <= soon:  # due before the next tick: let every process look right away
+                uow.wake_timers()
             if c.id is None:
                 w.clocks[i] = await uow.sla.add(c, now)
             else:

@@ -21,6 +21,7 @@ from handoff.store.outbox import SqlOutbox
 from handoff.store.repositories import SqlAgents, SqlCustomers, SqlEvents, SqlExternalRefs, SqlHandoffs
 from handoff.store.retention import SqlRetention
 from handoff.store.sla import SqlSlaClocks
+from handoff.store.wakeups import OUTBOX, TIMERS, notify
 
 _WRITE_LOCKS: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
 
@@ -63,6 +64,7 @@ class SqlUnitOfWork:
         self._read_only = read_only
         self._conn: AsyncConnection | None = None
         self._pending: list[Event] = []
+        self._wake_timers = False
         self._write_lock: asyncio.Lock | None = None
 
     async def __aenter__(self) -> Self:
@@ -127,6 +129,10 @@ class SqlUnitOfWork:
     def record(self, event: Event) -> None:
         self._pending.append(event)
 
+    def wake_timers(self) -> None:
+        """Ask every process's timer ticks to run at this commit (e.g. a clock now due sooner than the next tick)."""
+        self._wake_timers = True
+
     async def commit(self) -> list[int]:
         conn = self.connection
         ids: list[int] = []
@@ -142,6 +148,11 @@ class SqlUnitOfWork:
                 await self.outbox.enqueue(messages, event.at)
                 wrote_outbox = True
         self._pending = []
+        if wrote_outbox:
+            await notify(conn, OUTBOX)  # other processes' dispatchers (PostgreSQL; delivered with the commit)
+        if self._wake_timers:
+            await notify(conn, TIMERS)
+            self._wake_timers = False
         await conn.commit()
         if wrote_outbox and self._notifier is not None:
             self._notifier.notify()
