@@ -70,6 +70,9 @@ class Ticks:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
         logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+        # "skipped: maximum number of running instances reached" is a tick running long, coalesced on purpose;
+        # ``status()`` shows each tick's runs and failures instead of a log line per second.
+        logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         for tick in self.ticks.values():
             self._schedule(tick)
