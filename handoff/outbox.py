@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from handoff.models import Event
+from handoff.models import Event, EventKind
 
 
 class OutboxStatus(StrEnum):
@@ -150,6 +150,8 @@ class OutboxRouting:
     destinations: Sequence[Destination] = field(default_factory=list)
 
     def messages_for(self, event: Event, event_id: int | None) -> list[OutboxMessage]:
+        if event.kind in TIMELINE_ONLY:
+            return []
         payload = event_payload(event, event_id)
         return [
             OutboxMessage(
@@ -162,6 +164,11 @@ class OutboxRouting:
             for d in self.destinations
             if d.subscribes(event)
         ]
+
+
+#: Events that live on the timeline only and cause no side effect anywhere: an SLA clock change always rides
+#: with the event that caused it (created, claimed, pending…), which refreshes cards and cases already.
+TIMELINE_ONLY = frozenset({EventKind.SLA_CLOCK})
 
 
 @dataclass(frozen=True)

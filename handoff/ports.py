@@ -343,6 +343,15 @@ class SlaClockRepository(Protocol):
     async def compliance(self, since: datetime, until: datetime) -> Sequence[Mapping[str, Any]]: ...
 
 
+class WatermarkRepository(Protocol):
+    """How far periodic jobs have read, with a lease (see :mod:`handoff.store.watermarks`)."""
+
+    async def claim(self, name: str, owner: str, now: datetime, *, initial: datetime, lease_seconds: float,
+                    every_seconds: float = 0.0) -> datetime | None: ...
+
+    async def advance(self, name: str, owner: str, value: datetime, now: datetime) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction. Rolls back unless :meth:`commit` is called.
 
@@ -361,6 +370,7 @@ class UnitOfWork(Protocol):
     api_keys: ApiKeyRepository
     retention: RetentionRepository
     sla: SlaClockRepository
+    watermarks: WatermarkRepository
 
     async def __aenter__(self) -> Self: ...
 

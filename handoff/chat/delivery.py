@@ -50,9 +50,7 @@ ALERT_KINDS = frozenset({EventKind.SLA_WARNING.value, EventKind.SLA_BREACHED.val
 PREVIOUS = "card_previous"  # the card before a repost/move: replies in its thread still reach the handoff
 THREAD_KINDS = frozenset({EventKind.NOTE_ADDED, EventKind.AGENT_MESSAGE, EventKind.CUSTOMER_MESSAGE})
 #: Events that change nothing on the card or in its thread (the periodic "still on it" to the customer).
-# An SLA clock change always rides with the event that caused it (claim, pending, resume, transfer…), which
-# refreshes the card already; warnings, breaches and priority changes are their own events and do refresh it.
-IGNORED_KINDS = frozenset({EventKind.CUSTOMER_UPDATE_SENT.value, EventKind.SLA_CLOCK.value})
+IGNORED_KINDS = frozenset({EventKind.CUSTOMER_UPDATE_SENT.value})
 GROUP_UPDATE_INTERVAL = 3.0  # seconds between updates of one grouped card
 TRANSCRIPT_BACKLOG_SECONDS = 1.0  # post the transcript right away only if the channel is not congested
 GROUP_SHOWN = 200  # members drawn on a grouped card (the newest)

@@ -332,6 +332,19 @@ class SlaClockRow(Base):
     updated_at: Mapped[datetime]
 
 
+class WatermarkRow(Base):
+    """How far a periodic job has read (a CRM's closed cases), and who is reading now (a lease)."""
+
+    __tablename__ = "watermarks"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[datetime]
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None]
+    polled_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
 customers = cast(Table, CustomerRow.__table__)
 queues = cast(Table, QueueRow.__table__)
 agents = cast(Table, AgentRow.__table__)
@@ -346,3 +359,4 @@ chat_channels = cast(Table, ChatChannelRow.__table__)
 chat_references = cast(Table, ChatReferenceRow.__table__)
 api_keys = cast(Table, ApiKeyRow.__table__)
 sla_clocks = cast(Table, SlaClockRow.__table__)
+watermarks = cast(Table, WatermarkRow.__table__)

@@ -22,6 +22,7 @@ from handoff.store.repositories import SqlAgents, SqlCustomers, SqlEvents, SqlEx
 from handoff.store.retention import SqlRetention
 from handoff.store.sla import SqlSlaClocks
 from handoff.store.wakeups import OUTBOX, TIMERS, notify
+from handoff.store.watermarks import SqlWatermarks
 
 _WRITE_LOCKS: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
 
@@ -54,6 +55,7 @@ class SqlUnitOfWork:
     api_keys: SqlApiKeys
     retention: SqlRetention
     sla: SqlSlaClocks
+    watermarks: SqlWatermarks
 
     def __init__(self, engine: AsyncEngine, routing: OutboxRouting, notifier: Notifier | None = None,
                  *, read_only: bool = False, observer: CommitObserver | None = None) -> None:
@@ -96,6 +98,7 @@ class SqlUnitOfWork:
         self.api_keys = SqlApiKeys(conn)
         self.retention = SqlRetention(conn)
         self.sla = SqlSlaClocks(conn)
+        self.watermarks = SqlWatermarks(conn)
         self._pending = []
         return self
 

@@ -26,12 +26,10 @@ class CrmIntegration:
         """No routes: inbound sync polls (webhooks would need a public URL and per-CRM signatures)."""
 
     async def start(self) -> None:
-        if self.poller is not None:
-            self.poller.start()
+        """Nothing to start: the poller is a tick on the process's scheduler (registered when built)."""
 
     async def stop(self) -> None:
-        if self.poller is not None:
-            await self.poller.stop()
+        """Nothing to stop (the scheduler stops its ticks)."""
 
     def readiness(self) -> tuple[bool, str]:
         return self.health()

@@ -82,10 +82,7 @@ class CaseSyncDestination:
         self.failures = 0  # consecutive calls that failed as a whole (outage, rate limit)
 
     def subscribes(self, event: Event) -> bool:
-        # Every event changes the case (status, priority, owner) or its timeline — except the SLA clocks'
-        # bookkeeping: each clock change rides with the lifecycle event that caused it (warnings, breaches and
-        # priority changes do reach the case).
-        return event.kind is not EventKind.SLA_CLOCK
+        return True  # every event changes the case (status, priority, owner) or its timeline
 
     async def deliver(self, item: OutboxItem) -> None:
         outcome = (await self.deliver_batch([item]))[0]

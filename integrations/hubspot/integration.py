@@ -40,6 +40,8 @@ def hubspot_integration(settings: Any, rt: Any) -> CrmIntegration | None:
                                    outage_pause_seconds=settings.crm_outage_pause_seconds)
     poller = ClosedCasePoller("hubspot", rt.deps, rt.actions, sink.closed_since, settings.crm_poll_seconds) \
         if settings.crm_poll_seconds > 0 else None
+    if poller is not None and rt.ticks is not None:  # one scheduler per process; the watermark row picks who polls
+        rt.ticks.add(f"{poller.system}-inbound", poller.interval, poller.tick)
 
     def health() -> tuple[bool, str]:
         return True, f"degraded: {gateway.last_error}" if gateway.last_error else "ok"

@@ -59,6 +59,8 @@ def salesforce_integration(settings: Any, rt: Any) -> CrmIntegration | None:
                                    outage_pause_seconds=settings.crm_outage_pause_seconds)
     poller = ClosedCasePoller("salesforce", rt.deps, rt.actions, sink.closed_since, settings.crm_poll_seconds) \
         if settings.crm_poll_seconds > 0 else None
+    if poller is not None and rt.ticks is not None:  # one scheduler per process; the watermark row picks who polls
+        rt.ticks.add(f"{poller.system}-inbound", poller.interval, poller.tick)
 
     def health() -> tuple[bool, str]:
         usage = f", API usage {gateway.last_usage[0]}/{gateway.last_usage[1]}" if gateway.last_usage else ""

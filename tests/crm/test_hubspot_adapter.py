@@ -14,6 +14,7 @@ from tests.conftest import make_settings
 from tests.crm.conftest import EMAIL, hs_env
 from tests.crm.lifecycle import RunningClock, create, dispatcher, drain
 from tests.fakes.hubspot_api import FakeHubSpot
+from tests.support.timeline import lifecycle
 
 
 async def test_429_on_a_batch_post_pauses_the_lane_then_delivers(hs_rt: Any, hs: FakeHubSpot) -> None:
@@ -76,7 +77,7 @@ async def test_closed_ticket_resolves_the_handoff(make_rt: Callable[..., Any], h
     hs.close_ticket(next(iter(hs.tickets)))
     assert await poller.poll_once() == 1
     view = await rt.queries.handoff(hid)
-    assert view.handoff.status is Status.RESOLVED and view.timeline[-1].source is Surface.CRM
+    assert view.handoff.status is Status.RESOLVED and lifecycle(view.timeline)[-1].source is Surface.CRM
     await drain(d)
     assert await poller.poll_once() == 0
 

@@ -13,6 +13,7 @@ from integrations.salesforce.integration import salesforce_integration
 from tests.crm.conftest import EMAIL, sf_env
 from tests.crm.lifecycle import RunningClock, create, dispatcher, drain, steps
 from tests.fakes.salesforce_api import FakeSalesforce
+from tests.support.timeline import lifecycle
 
 
 def gateway(sf: FakeSalesforce) -> SalesforceGateway:
@@ -111,7 +112,7 @@ async def test_closed_case_resolves_the_handoff(make_rt: Callable[..., Any], sf:
     sf.update_record("Case", sf.case_by_handoff(hid)["Id"], Status="Closed")  # type: ignore[index]
     assert await poller.poll_once() == 1
     view = await rt.queries.handoff(hid)
-    assert view.handoff.status is Status.RESOLVED and view.timeline[-1].source.value == "crm"
+    assert view.handoff.status is Status.RESOLVED and lifecycle(view.timeline)[-1].source.value == "crm"
     assert await poller.poll_once() == 0  # the echo of Baton's own close changes nothing
 
 

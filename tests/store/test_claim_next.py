@@ -11,6 +11,7 @@ from handoff.contract import HandoffIn
 from handoff.errors import InvalidCommand
 from handoff.models import Status, Surface
 from tests.support.factories import intake_body
+from tests.support.timeline import lifecycle
 
 
 async def _intake(rt: Any, **overrides: Any) -> str:
@@ -25,7 +26,7 @@ async def test_claim_next_takes_the_most_urgent_and_concurrent_claimers_get_dist
     first = await runtime.actions.claim_next("technical", "emma", Surface.TEAMS)
     assert first.id == urgent and first.claimed_by == "emma"
     view = await runtime.queries.handoff(urgent)
-    assert view.timeline[-1].source == Surface.TEAMS
+    assert lifecycle(view.timeline)[-1].source == Surface.TEAMS
     others = [await _intake(runtime) for _ in range(3)]
     got = await asyncio.gather(*(runtime.actions.claim_next("technical", f"agent{i}", Surface.SLACK)
                                  for i in range(4)))

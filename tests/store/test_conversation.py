@@ -11,6 +11,7 @@ from handoff.contract import HandoffIn
 from handoff.errors import IllegalTransition, InvalidCommand
 from handoff.models import Actor, Status, Surface
 from tests.support.factories import intake_body
+from tests.support.timeline import lifecycle
 
 
 async def _handoff(rt: Any) -> str:
@@ -24,7 +25,7 @@ async def test_customer_answer_wakes_a_pending_handoff(runtime: Any) -> None:
     await runtime.conversation.customer_message(hid, "It's https://techcompany.com")
     view = await runtime.queries.handoff(hid)
     assert view.handoff.status is Status.CLAIMED
-    assert [e.kind.value for e in view.timeline][-2:] == ["customer_message", "resumed"]
+    assert [e.kind.value for e in lifecycle(view.timeline)][-2:] == ["customer_message", "resumed"]
     assert view.transcript[-1].role == "customer" and view.transcript[-1].seq == 3
 
 

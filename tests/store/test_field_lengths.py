@@ -55,13 +55,15 @@ STORED: dict[tuple[type[BaseModel], str], tuple[Column[Any], ...]] = {
     (AgentConfig, "working_hours"): (t.agents.c.working_hours,),
     (QueueConfig, "display_name"): (t.queues.c.display_name,),
     (QueueConfig, "lead"): (t.queues.c.lead,),
+    (QueueConfig, "backup"): (t.handoffs.c.queue,),  # an SLA breach re-routes there
+    (QueueConfig, "backup_agent"): (t.handoffs.c.suggested_agent_id,),
 }
 # Strings that live inside JSON columns or event data (no length limit in the store) or are not stored at all.
 UNBOUNDED = {
     (contract.AIContext, "intent"), (contract.Technical, "browser"), (contract.Technical, "os"),
     (schemas.EscalateBody, "summary"), (schemas.EscalateBody, "hypothesis"), (schemas.EscalateBody, "customer_impact"),
     (schemas.ReasonBody, "reason"), (CallbackBody, "channel"), (CallbackBody, "contact"), (CallbackBody, "note"),
-    (BatonConfig, "rules"),
+    (BatonConfig, "rules"), (QueueConfig, "supervisor"),  # named in breach events' data
 }
 # Fields whose value was already counted under another model (inherited or the same type).
 SAME_AS = {
