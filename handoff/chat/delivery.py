@@ -324,6 +324,12 @@ class CardDelivery:
         posted = list((done.data.get("posted") if done else None) or [])
         data = item.payload.get("data") or {}
         agents = await self.agents()
+        card_ref = await self._ref(h.id)
+        if card_ref is not None and card_ref.external_id.startswith("group:"):
+            # Part of a burst's grouped card: one post per handoff would undo the grouping (and give each its
+            # own card). The grouped card lists the most urgent; claiming one posts its card with the SLA line.
+            await self._touch_group(str(card_ref.data.get("channel", "")))
+            return
         if key not in posted:
             mention = str(data.get("mention") or "") or None
             if mention and mention.startswith("lead:"):
