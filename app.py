@@ -532,9 +532,8 @@ def training_files(folder: Path = INTENT_DATA) -> list[Path]:
 
 
 def cmd_model(args: argparse.Namespace) -> int:
-    from tools.intent.train import read_rows, train, write_generated
-
     from handoff.decide.intent import IntentModel, IntentModelError
+    from tools.intent.train import read_rows, train, write_generated
 
     out = Path(args.out)
     folder = Path(args.data)
@@ -684,7 +683,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     admin_cli.check_args(p, args)
     handlers = {"serve": cmd_serve, "migrate": cmd_migrate, "worker": cmd_worker, "demo": cmd_demo,
-                "outbox": cmd_outbox, "rules": cmd_rules, "model": cmd_model, "agents": cmd_agents, "keys": cmd_admin, "purge": cmd_admin,
+                "outbox": cmd_outbox, "rules": cmd_rules, "model": cmd_model,
+                "agents": cmd_agents, "keys": cmd_admin, "purge": cmd_admin,
                 "teams": cmd_teams}
     return handlers[command](args)
 

@@ -217,10 +217,13 @@ def _model_hits(
     for turn, scores in zip(ev.customer, reading.scores, strict=True):
         if scores.n_words < im.min_words:  # "thx", "ok": too little text for the model to read a request
             continue
+        question = scores.intents.get("info", 0.0) >= im.info_at_least
         for intent, head in im.intents.items():
             p = scores.intents.get(intent)
             threshold = head.threshold if head.threshold is not None else model.thresholds.get(intent, 0.5)
             if p is None or p < threshold or head.cue in first_open:
+                continue
+            if question and head.cue in im.informational_sets_aside:  # "do you have settings for the payment form?"
                 continue
             if head.cue not in first_any or turn.index > settled_at:
                 found = (intent, p, model.explain(turn.clean, intent))
