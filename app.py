@@ -547,8 +547,51 @@ def cmd_rules(args: argparse.Namespace) -> int:
         print(f"rules OK, version {rules.version}")
         return 0
     lines = [json.loads(x) for x in Path(args.file).read_text(encoding="utf-8").splitlines() if x.strip()]
-    report = run_corpus(RuleEngine(rules), lines)
+    from handoff.decide.intent_eval import is_intent_line, run_intents
+
+    engine = RuleEngine(rules)
+    if lines and all(is_intent_line(x) for x in lines):  # {"text", "intents", "topic"} lines: per-intent report
+        print(run_intents(engine, lines).format())
+        return 0
+    report = run_corpus(engine, lines)
     print(report.format())
+    return 0
+
+
+INTENT_DATA = ROOT / "data" / "intent"
+
+
+def training_files(folder: Path = INTENT_DATA) -> list[Path]:
+    """The training files of the intent model: every ``*.jsonl`` in ``folder`` except the test split."""
+    return sorted(p for p in folder.glob("*.jsonl") if not p.name.startswith("test"))
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    from handoff.decide.intent import IntentModel, IntentModelError
+    from tools.intent.train import read_rows, train, write_generated
+
+    out = Path(args.out)
+    folder = Path(args.data)
+    if args.action == "train":
+        if args.regenerate:
+            print(f"wrote {write_generated(folder / 'train_paraphrases.jsonl')} generated paraphrases")
+        files = training_files(folder)
+        if not files:
+            sys.exit(f"baton: no training files (*.jsonl) in {folder}")
+        summary = train(files, out)
+        print(f"trained on {summary['lines']} lines from {', '.join(p.name for p in files)}")
+        print(f"wrote {out} ({summary['features']} features, training data sha256 {summary['data_sha256'][:12]})")
+        print("thresholds: " + ", ".join(f"{k} {v:.2f}" for k, v in summary["thresholds"].items()))
+        return 0
+    try:
+        model = IntentModel.load(out)
+    except IntentModelError as exc:
+        sys.exit(f"baton: {exc}")
+    _, data_sha = read_rows(training_files(folder))
+    if data_sha != model.data_sha:
+        sys.exit(f"baton: {out} was trained on data {model.data_sha[:12]}, the files in {folder} hash to "
+                 f"{data_sha[:12]}: retrain with python3 app.py model train")
+    print(f"model OK, version {model.version}, training data {data_sha[:12]} ({model.trained.get('lines')} lines)")
     return 0
 
 
@@ -632,6 +675,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("action", choices=["test", "check"])
     r.add_argument("file", nargs="?")
     r.add_argument("--rules", help="rules file (default: BATON_CONFIG's, else config/rules.yaml)")
+    m = sub.add_parser("model", help="train the intent model, or check it matches its training data")
+    m.add_argument("action", choices=["train", "check"])
+    m.add_argument("--data", default=str(ROOT / "data" / "intent"), help="folder of training *.jsonl (not test*)")
+    m.add_argument("--out", default=str(ROOT / "config" / "intent_model.json"), help="model file to write/check")
+    m.add_argument("--regenerate", action="store_true", help="rewrite train_paraphrases.jsonl from the templates")
     a = sub.add_parser("agents", help="list agents or change one at runtime")
     a.add_argument("action", choices=["list", "set"])
     a.add_argument("id", nargs="?")
@@ -670,7 +718,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     admin_cli.check_args(p, args)
     handlers = {"serve": cmd_serve, "migrate": cmd_migrate, "worker": cmd_worker, "demo": cmd_demo,
-                "outbox": cmd_outbox, "rules": cmd_rules, "agents": cmd_agents, "keys": cmd_admin, "purge": cmd_admin,
+                "outbox": cmd_outbox, "rules": cmd_rules, "model": cmd_model,
+                "agents": cmd_agents, "keys": cmd_admin, "purge": cmd_admin,
                 "teams": cmd_teams}
     return handlers[command](args)
 

@@ -154,6 +154,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=2000)
     parser.add_argument("--rules", default=str(default_rules_path()))
+    parser.add_argument("--cold", action="store_true",
+                        help="empty the intent model's per-message cache before every decision (worst case)")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -164,7 +166,10 @@ def main() -> None:
     for _ in range(50):  # warm-up
         decision = engine.evaluate(conv, ctx)
     samples = []
+    model = engine.model
     for _ in range(args.iterations):
+        if args.cold and model is not None:
+            model.clear_cache()
         start = time.perf_counter_ns()
         engine.evaluate(conv, ctx)
         samples.append((time.perf_counter_ns() - start) / 1e6)
@@ -177,6 +182,12 @@ def main() -> None:
         f"Python {platform.python_version()}"
     )
     print(f"rules:        {args.rules} (version {engine.version}, loaded and compiled in {load_ms:.0f} ms)")
+    if model is not None:
+        t1 = time.perf_counter()
+        type(model).load(engine.rules.intent_model_path() or "")
+        print(f"intent model: version {model.version}, data {model.data_sha[:12]}, "
+              f"{model.trained.get('features')} features, loaded in {(time.perf_counter() - t1) * 1000:.0f} ms; "
+              f"cache {'emptied before each decision (--cold)' if args.cold else 'warm (earlier turns scored)'}")
     print(f"conversation: {len(conv.transcript)} turns, {len(ctx.agents)} agents ranked")
     print(
         f"decision:     escalate={decision.escalate} urgency={decision.urgency.value} queue={decision.queue} "

@@ -157,6 +157,8 @@ class Decision:
     assign: bool = False
     flag_for_lead: bool = False
     routing: tuple[Mapping[str, Any], ...] = ()
+    model_version: str = ""  # short sha256 of the intent model file ("" without a model)
+    model_data: str = ""  # short sha256 of the data the model was trained on
 
 
 @dataclass(frozen=True, slots=True)

@@ -163,7 +163,8 @@ def create_api(ctx: WebContext) -> FastAPI:
         msg = customer_message(body.customer.locale, d.queue, None, None, None) if d.escalate else ""
         return EvaluateOut(escalate=d.escalate, urgency=d.urgency, reasons=[r.as_dict() for r in d.reasons],  # type: ignore[misc]
                            topic=d.topic, priority=d.priority, queue=d.queue, why=d.why,
-                           rules_version=d.rules_version, suggested_agent_id=d.suggested_agent_id,
+                           rules_version=d.rules_version, model_version=d.model_version,
+                           model_data=d.model_data, suggested_agent_id=d.suggested_agent_id,
                            backup_agent_id=d.backup_agent_id, flag_for_lead=d.flag_for_lead,
                            suggested_customer_message=msg, warnings=body.warnings())
 

@@ -172,6 +172,8 @@ class EvaluateOut(BaseModel):
     queue: str
     why: str
     rules_version: str
+    model_version: str = ""  # sha of the intent model file ("" when the rules configure none)
+    model_data: str = ""  # sha of the data that model was trained on
     suggested_agent_id: str | None
     backup_agent_id: str | None
     flag_for_lead: bool

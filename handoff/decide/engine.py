@@ -9,12 +9,13 @@ from typing import Any, NamedTuple
 from handoff.contract import ConversationIn, TriggerIn
 from handoff.decide.analysis import Evidence, analyse
 from handoff.decide.context import DecisionContext
+from handoff.decide.intent import IntentModel
 from handoff.decide.priority import PrioritySignals, priority_for
 from handoff.decide.routing import AgentScore, eligible, rank_agents, score_agent
 from handoff.decide.rules import Rules
 from handoff.decide.sentiment import Sentiment
 from handoff.decide.topic import choose_topic
-from handoff.decide.triggers import Assessment, Signal, assess, max_urgency, pct
+from handoff.decide.triggers import Assessment, ModelReading, Signal, assess, max_urgency, pct
 from handoff.models import Decision, Priority, Reason, Tier, Urgency
 
 
@@ -43,6 +44,17 @@ class RuleEngine:
         self.version = rules.version
         rules.compiled  # noqa: B018 - compile now, not on the first request
         self._sentiment = Sentiment(rules.frustration.neutral_terms, rules.frustration.sentiment_floor)
+        path = rules.intent_model_path()
+        self.model: IntentModel | None = IntentModel.load(path) if path is not None else None
+        self.model_version = self.model.version if self.model is not None else ""
+        self.model_data = self.model.data_sha[:12] if self.model is not None else ""
+
+    def _read(self, ev: Evidence) -> ModelReading | None:
+        if self.model is None:
+            return None
+        return ModelReading(self.model, tuple(self.model.score(t.clean) for t in ev.customer))
+
+
 
     def evaluate(self, conv: ConversationIn, ctx: DecisionContext, trigger: TriggerIn | None = None) -> Decision:
         """Decide about one conversation.
@@ -57,9 +69,10 @@ class RuleEngine:
             The decision, with every reason, the rules version and a one-line ``why``.
         """
         ev = analyse(self.rules, self._sentiment, conv)
-        topic, topic_reason = choose_topic(self.rules, ev, conv)
+        reading = self._read(ev)
+        topic, topic_reason = choose_topic(self.rules, ev, conv, reading)
         queue = self.rules.queue_for(topic)
-        found = self._assess(ev, conv, ctx, topic)
+        found = self._assess(ev, conv, ctx, topic, reading)
         signals, widget_reason = self._signals(found, conv, ctx, trigger, queue)
         priority, priority_reasons = self.priority_for(signals)
         escalate = found.urgency is not Urgency.NONE
@@ -70,6 +83,7 @@ class RuleEngine:
         if widget_reason is not None:
             reasons.insert(0, widget_reason)
         reasons += [Reason(f"set_aside.{s.code}", f"{s.detail} (set aside: resolved)", 0.0) for s in found.set_aside]
+        reasons += [Reason(f"set_aside.{s.code}", f"{s.detail}", 0.0) for s in found.questions]
         if found.resolved and found.resolution_quote:
             reasons.append(Reason("resolved", f"customer confirmed: '{found.resolution_quote}'", 0.0))
         reasons += [topic_reason, *priority_reasons, *routing_reasons]
@@ -82,6 +96,8 @@ class RuleEngine:
             queue=queue,
             why=self._why(found, conv, ev, signals.flags, widget_reason),
             rules_version=self.version,
+            model_version=self.model_version,
+            model_data=self.model_data,
             suggested_agent_id=routing.suggested,
             backup_agent_id=routing.backup,
             assign=routing.assign,
@@ -101,8 +117,9 @@ class RuleEngine:
     ) -> PrioritySignals:
         """The priority inputs :meth:`evaluate` uses, for callers that re-run :meth:`priority_for` later."""
         ev = analyse(self.rules, self._sentiment, conv)
-        topic, _ = choose_topic(self.rules, ev, conv)
-        return self._signals(self._assess(ev, conv, ctx, topic), conv, ctx, trigger,
+        reading = self._read(ev)
+        topic, _ = choose_topic(self.rules, ev, conv, reading)
+        return self._signals(self._assess(ev, conv, ctx, topic, reading), conv, ctx, trigger,
                              self.rules.queue_for(topic))[0]
 
     def frustration(self, text: str, locale: str = "en") -> str | None:
@@ -130,8 +147,10 @@ class RuleEngine:
         inside = local.weekday() in c.business_days and c.business_start <= local.time() < c.business_end
         return not inside
 
-    def _assess(self, ev: Evidence, conv: ConversationIn, ctx: DecisionContext, topic: str) -> Assessment:
-        return assess(self.rules, ev, conv, topic, ctx.recent_escalations_30d)
+    def _assess(
+        self, ev: Evidence, conv: ConversationIn, ctx: DecisionContext, topic: str, reading: ModelReading | None
+    ) -> Assessment:
+        return assess(self.rules, ev, conv, topic, ctx.recent_escalations_30d, reading)
 
     def _signals(
         self, found: Assessment, conv: ConversationIn, ctx: DecisionContext, trigger: TriggerIn | None,

@@ -29,6 +29,7 @@ from handoff.decide.schema import (
     ConversationRules,
     CueRules,
     FrustrationRules,
+    IntentModelRules,
     Model,
     PriorityRules,
     ResolutionRules,
@@ -99,6 +100,7 @@ class Rules(Model):
     business_hours: BusinessHours = BusinessHours()
     routing: RoutingRules = RoutingRules()
     widget_triggers: WidgetTriggers = WidgetTriggers()
+    intent_model: IntentModelRules | None = None
 
     _version: str = PrivateAttr(default="")
     _source: str = PrivateAttr(default="<model>")
@@ -115,7 +117,24 @@ class Rules(Model):
         unknown = [c for c in self.resolution.suppresses if c not in known]
         if unknown:
             raise ValueError(f"resolution.suppresses: unknown rule code(s) {', '.join(unknown)}")
+        if self.intent_model is not None:
+            im = self.intent_model
+            unknown = sorted({h.cue for h in im.intents.values()} - set(self.cues))
+            unknown += [c for c in im.informational_sets_aside if c not in self.cues]
+            if unknown:
+                raise ValueError(f"intent_model: unknown cue(s) {', '.join(unknown)}")
+            protected = {im.intents[k].cue for k in ("person", "security", "legal") if k in im.intents}
+            if protected & set(im.informational_sets_aside):
+                raise ValueError("intent_model.informational_sets_aside: person, security and legal cues are never "
+                                 "set aside")
         return self
+
+    def intent_model_path(self) -> Path | None:
+        """The model file, relative to the rules file (to ``config/`` for rules built from text)."""
+        if self.intent_model is None:
+            return None
+        base = Path(self._source).parent if self._source not in ("<model>", "<string>") else default_rules_path().parent
+        return base / self.intent_model.file
 
     @property
     def version(self) -> str:

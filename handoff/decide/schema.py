@@ -366,6 +366,30 @@ class RoutingRules(Model):
         return self
 
 
+class IntentHead(Model):
+    """One intent of the learned model: the rule cue whose signal it raises, and when."""
+
+    cue: Annotated[str, Field(min_length=1)]
+    threshold: Fraction | None = None  # None: the threshold recorded in the model file
+
+
+class IntentModelRules(Model):
+    """The learned intent layer (``handoff.decide.intent``) and how it combines with the rules.
+
+    Precedence: a rule phrase that fires wins (its quote is exact); the model raises a cue the rules missed
+    when its probability reaches the intent's threshold; a message the model reads as an informational
+    question (``info`` >= ``info_at_least``) sets aside the cues in ``informational_sets_aside`` unless the
+    model itself also reads that cue's intent. Person requests, security and legal are never set aside.
+    """
+
+    file: Annotated[str, Field(min_length=1)] = "intent_model.json"
+    intents: dict[str, IntentHead]
+    informational_sets_aside: Words = []
+    info_at_least: Fraction = 0.8
+    topic_at_least: Fraction = 0.5
+    min_words: Annotated[int, Field(ge=1, le=20)] = 2
+
+
 class WidgetTrigger(Model):
     urgency: Level = "scheduled"
     at_least: Priority | None = None

@@ -20,6 +20,7 @@ from itertools import combinations
 
 from handoff.contract import ConversationIn
 from handoff.decide.analysis import CustomerTurn, Evidence
+from handoff.decide.intent import IntentModel, IntentScores
 from handoff.decide.lexicon import Hit
 from handoff.decide.rules import Rules
 from handoff.models import Urgency
@@ -64,9 +65,25 @@ class Assessment:
     sentiment: float
     resolution_quote: str | None = None
     complexity_items: tuple[str, ...] = field(default=())
+    questions: tuple[Signal, ...] = ()  # rule cues set aside because the model read an informational question
 
 
-def assess(rules: Rules, ev: Evidence, conv: ConversationIn, topic: str, recent_escalations: int) -> Assessment:
+@dataclass(frozen=True, slots=True)
+class ModelReading:
+    """The intent model's scores of each customer turn (aligned with ``Evidence.customer``)."""
+
+    model: IntentModel
+    scores: tuple[IntentScores, ...]
+
+
+def assess(
+    rules: Rules,
+    ev: Evidence,
+    conv: ConversationIn,
+    topic: str,
+    recent_escalations: int,
+    reading: ModelReading | None = None,
+) -> Assessment:
     """Run every trigger rule over the evidence.
 
     Args:
@@ -75,6 +92,8 @@ def assess(rules: Rules, ev: Evidence, conv: ConversationIn, topic: str, recent_
         conv: the conversation (for customer and AI metadata).
         topic: the topic already chosen (confidence-override topics are never settled).
         recent_escalations: how many times this customer was escalated in the last 30 days.
+        reading: the intent model's scores, when ``intent_model`` is configured (see :class:`IntentModelRules`
+            for the precedence between rules and model).
 
     Returns:
         The active signals, those set aside, the urgency and the priority factors.
@@ -94,17 +113,30 @@ def assess(rules: Rules, ev: Evidence, conv: ConversationIn, topic: str, recent_
             "nothing in the knowledge base",
         )
     first_any, first_open = _first_hits(ev, settled_at)
+    model_any, model_open = _model_hits(rules, ev, reading, settled_at)
+    questions: list[Signal] = []
     for name, cue in rules.cues.items():
         gated = cue.confidence_gated and not override and cue.topic not in rules.topics.confidence_override
         found = (first_open if gated else first_any).get(name)
         if found is not None:
             quote = _quote(found)
+            args = (name, cue.level, f"{cue.label}: customer wrote '{quote}'", cue.label, quote,
+                    frozenset(cue.flags), cue.weight)
+            question = _informational(rules, reading, ev, found[0], name)
+            if question is None:
+                add(*args)
+            else:
+                questions.append(Signal(name, Urgency(cue.level), f"{args[2]} ({question})", cue.label, 0.0, quote))
+            continue
+        modelled = (model_open if gated else model_any).get(name)
+        if modelled is not None:
+            intent, p, phrase = modelled
             add(
                 name,
                 cue.level,
-                f"{cue.label}: customer wrote '{quote}'",
-                cue.label,
-                quote,
+                f"{cue.label}: intent model read '{intent}' at {p:.2f} in '{phrase}'",
+                f"{cue.label} (model {p:.2f})",
+                phrase,
                 frozenset(cue.flags),
                 cue.weight,
             )
@@ -165,7 +197,57 @@ def assess(rules: Rules, ev: Evidence, conv: ConversationIn, topic: str, recent_
         sentiment=min(1.0, sentiment),
         resolution_quote=resolution_quote,
         complexity_items=tuple(all_items),
+        questions=tuple(questions),
     )
+
+
+_ModelFirst = dict[str, tuple[str, float, str]]  # cue -> (intent, probability, phrase)
+
+
+def _model_hits(
+    rules: Rules, ev: Evidence, reading: ModelReading | None, settled_at: int
+) -> tuple[_ModelFirst, _ModelFirst]:
+    """The first customer turn where the model reads each intent (anywhere, and after ``settled_at``)."""
+    first_any: _ModelFirst = {}
+    first_open: _ModelFirst = {}
+    im = rules.intent_model
+    if reading is None or im is None:
+        return first_any, first_open
+    model = reading.model
+    for turn, scores in zip(ev.customer, reading.scores, strict=True):
+        if scores.n_words < im.min_words:  # "thx", "ok": too little text for the model to read a request
+            continue
+        question = scores.intents.get("info", 0.0) >= im.info_at_least
+        for intent, head in im.intents.items():
+            p = scores.intents.get(intent)
+            threshold = head.threshold if head.threshold is not None else model.thresholds.get(intent, 0.5)
+            if p is None or p < threshold or head.cue in first_open:
+                continue
+            if question and head.cue in im.informational_sets_aside:  # "do you have settings for the payment form?"
+                continue
+            if head.cue not in first_any or turn.index > settled_at:
+                found = (intent, p, model.explain(turn.clean, intent))
+                first_any.setdefault(head.cue, found)
+                if turn.index > settled_at:
+                    first_open.setdefault(head.cue, found)
+    return first_any, first_open
+
+
+def _informational(
+    rules: Rules, reading: ModelReading | None, ev: Evidence, turn: CustomerTurn, cue: str
+) -> str | None:
+    """Why a rule cue that fired in ``turn`` is set aside as an informational question, or None to keep it."""
+    im = rules.intent_model
+    if reading is None or im is None or cue not in im.informational_sets_aside:
+        return None
+    scores = next((s for t, s in zip(ev.customer, reading.scores, strict=True) if t is turn), None)
+    if scores is None or scores.intents.get("info", 0.0) < im.info_at_least:
+        return None
+    for intent, head in im.intents.items():
+        threshold = head.threshold if head.threshold is not None else reading.model.thresholds.get(intent, 0.5)
+        if head.cue == cue and scores.intents.get(intent, 0.0) >= threshold:
+            return None  # the model reads the demand too: "what's your refund policy? I want my money back"
+    return f"informational question: intent model info {scores.intents['info']:.2f}"
 
 
 def _confident(value: float | None, at: float) -> bool:

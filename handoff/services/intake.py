@@ -157,6 +157,7 @@ class Intake:
                     data={"priority": decision.priority.value, "queue": handoff.queue, "topic": decision.topic,
                           "urgency": decision.urgency.value, "escalate": decision.escalate,
                           "reasons": [r.as_dict() for r in decision.reasons], "rules_version": decision.rules_version,
+                          "model_version": decision.model_version, "model_data": decision.model_data,
                           "suggested_agent_id": decision.suggested_agent_id,
                           "backup_agent_id": decision.backup_agent_id, "flag_for_lead": decision.flag_for_lead,
                           "lead": self._lead(handoff.queue) if decision.flag_for_lead else None,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from handoff.decide.intent import IntentModel
 from tests.support.factories import intake_body
 from tests.support.timeline import lifecycle
 
@@ -253,3 +255,16 @@ async def test_with_nobody_to_take_it_the_answer_gives_no_number_and_says_so(cli
     assert r["estimated_wait_seconds"] is None and r["wait"]["state"] == "nobody_on_shift"
     assert "Nobody on our team is working right now" in r["customer_message"]  # said plainly, not
     assert "longer than usual" not in r["customer_message"]  # "longer than usual" (issue #9, point 4)
+
+
+MODEL_FILE = Path(__file__).resolve().parents[2] / "config" / "intent_model.json"
+
+
+async def test_evaluate_records_the_intent_model_beside_the_rules_hash(client: Any) -> None:
+    model = IntentModel.load(MODEL_FILE)
+    body = intake_body(transcript=[{"role": "customer", "text": "I can't get through to a live agent at all"}])
+    r = await client.post("/v1/evaluate", json=body)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["model_version"] == model.version and out["model_data"] == model.data_sha[:12]
+    assert out["escalate"] and any(x["code"] == "person_request" for x in out["reasons"])

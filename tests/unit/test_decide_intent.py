@@ -1,0 +1,163 @@
+"""The learned intent layer: model file integrity, fresh paraphrases in four languages, typos, negation,
+policy questions that must not escalate, explanations, and the untouched test split's targets."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from handoff.contract import ConversationIn
+from handoff.decide import DecisionContext, RuleEngine, Rules, default_rules_path
+from handoff.decide.intent import IntentModel, IntentModelError
+from handoff.decide.intent_eval import run_intents
+from handoff.models import Decision
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "data" / "intent"
+MODEL = ROOT / "config" / "intent_model.json"
+ENGINE = RuleEngine(Rules.load(default_rules_path()))
+NOW = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
+
+
+def decide(text: str, lang: str = "en") -> Decision:
+    conv = ConversationIn.model_validate({
+        "conversation_id": "c1", "customer": {"locale": lang}, "transcript": [{"role": "customer", "text": text}],
+    })
+    return ENGINE.evaluate(conv, DecisionContext(now=NOW))
+
+
+def codes(d: Decision) -> set[str]:
+    return {r.code for r in d.reasons}
+
+
+def test_model_file_matches_its_recorded_training_data_hash() -> None:
+    from tools.intent.train import read_rows
+
+    files = sorted(p for p in DATA.glob("*.jsonl") if not p.name.startswith("test"))
+    _, sha = read_rows(files)
+    model = IntentModel.load(MODEL)
+    assert model.data_sha == sha, "config/intent_model.json is stale: run python3 app.py model train"
+    assert model.version == hashlib.sha256(MODEL.read_bytes()).hexdigest()[:12]
+
+
+def test_test_split_is_not_training_data() -> None:
+    test = {json.loads(x)["text"].casefold() for p in DATA.glob("test*.jsonl")
+            for x in p.read_text().splitlines() if x.strip()}
+    train = {json.loads(x)["text"].casefold() for p in DATA.glob("*.jsonl") if not p.name.startswith("test")
+             for x in p.read_text().splitlines() if x.strip()}
+    assert len(test) >= 150
+    assert not test & train
+
+
+def test_model_loads_fast_and_decisions_record_it() -> None:
+    start = time.perf_counter()
+    model = IntentModel.load(MODEL)
+    assert time.perf_counter() - start < 1.0
+    d = decide("hello")
+    assert d.model_version == model.version and d.model_data == model.data_sha[:12]
+
+
+def test_a_broken_model_file_is_refused_with_a_reason(tmp_path: Path) -> None:
+    bad = tmp_path / "m.json"
+    bad.write_text(json.dumps({"format": "something-else"}))
+    with pytest.raises(IntentModelError, match="not a Baton intent model"):
+        IntentModel.load(bad)
+    doc = json.loads(MODEL.read_text())
+    doc["bias"] = doc["bias"][:3]
+    bad.write_text(json.dumps(doc))
+    with pytest.raises(IntentModelError, match="bias has 3 numbers"):
+        IntentModel.load(bad)
+
+
+# Fresh paraphrases: written for this test, in neither the training data nor the test split.
+PERSON = [
+    ("en", "would it be possible to get a staff member on the line?"),
+    ("en", "I keep failing to reach anybody at customer service"),
+    ("es", "¿me pueden pasar con alguien de atención al cliente?"),
+    ("fr", "est-ce que je peux discuter avec un conseiller humain ?"),
+    ("de", "könnte ich bitte mit einem echten Mitarbeiter reden?"),
+]
+INTENTS = [
+    ("en", "I intend to lodge a complaint about your support", "complaint"),
+    ("es", "quiero presentar una queja formal", "complaint"),
+    ("fr", "je souhaite faire une réclamation officielle", "complaint"),
+    ("de", "ich will mich offiziell beschweren", "complaint"),
+    ("en", "I expect compensation for the downtime", "billing_dispute"),
+    ("es", "quiero que me reembolsen lo que pagué", "billing_dispute"),
+    ("fr", "remboursez-moi ce mois, svp", "billing_dispute"),
+    ("de", "ich fordere eine Rückerstattung", "billing_dispute"),
+    pytest.param("en", "you billed my card two times for April", "payment_failure",
+                 marks=pytest.mark.xfail(strict=True, reason="known miss: 'billed ... two times' is phrasing the "
+                                                             "training data lacks")),
+    ("es", "me cobraron dos veces la factura de abril", "payment_failure"),
+    ("fr", "vous m'avez débité deux fois en avril", "payment_failure"),
+    ("de", "Sie haben im April zweimal abgebucht", "payment_failure"),
+    ("en", "we will be moving to another provider next month", "churn_threat"),
+    ("es", "nos vamos a otro proveedor", "churn_threat"),
+    ("fr", "nous allons résilier le contrat", "churn_threat"),
+    ("de", "wir werden den Vertrag kündigen", "churn_threat"),
+]
+
+
+@pytest.mark.parametrize(("lang", "text"), PERSON)
+def test_person_requests_escalate_immediately_in_four_languages(lang: str, text: str) -> None:
+    d = decide(text, lang)
+    assert d.escalate and "person_request" in codes(d), d.why
+
+
+@pytest.mark.parametrize(("lang", "text", "code"), INTENTS)
+def test_each_intent_on_fresh_paraphrases(lang: str, text: str, code: str) -> None:
+    d = decide(text, lang)
+    assert d.escalate and code in codes(d), d.why
+
+
+@pytest.mark.parametrize("text", ["i wnat to tlak to a humna", "can i spek to an agnet", "get me a preson pls"])
+def test_typos_still_reach_a_person(text: str) -> None:
+    assert "person_request" in codes(decide(text))
+
+
+def test_a_negated_looking_request_is_a_request() -> None:
+    d = decide("I can't get through to a live agent at all")
+    assert d.escalate and "person_request" in codes(d)
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("en", "in which cases can I get a refund?"),
+    ("en", "what is your refund policy for annual plans?"),
+    ("es", "¿en qué casos puedo pedir un reembolso?"),
+    ("fr", "dans quels cas puis-je être remboursé ?"),
+    ("de", "in welchen Fällen bekomme ich eine Erstattung?"),
+])
+def test_policy_questions_do_not_escalate(lang: str, text: str) -> None:
+    d = decide(text, lang)
+    assert not d.escalate, d.why
+
+
+def test_the_why_shows_the_phrase_and_score_that_fired() -> None:
+    d = decide("I would really like chatting with an operator")
+    reason = next(r for r in d.reasons if r.code == "person_request")
+    assert "intent model" in reason.detail and "operator" in reason.detail
+    assert re.search(r"asked for a person \(model [01]\.\d\d\)", d.why) and "operator" in d.why
+
+
+def test_a_rule_hit_set_aside_as_a_question_is_recorded() -> None:
+    d = decide("what happens if I get charged twice?")
+    assert not d.escalate
+    assert any(r.code.startswith("set_aside.") and "informational question" in r.detail for r in d.reasons)
+
+
+@pytest.mark.xfail(strict=True, reason="not met yet on the blind split test_v2 (person recall 81.8%, escalate false "
+                   "positives 8.7%; queue 93.5% is met): see README 'The learned intent layer'")
+def test_the_untouched_test_split_meets_the_issue_targets() -> None:
+    lines = [json.loads(x) for x in (DATA / "test_v2.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
+    report = run_intents(ENGINE, lines)
+    printed = report.format()
+    assert report.recall("person") >= 0.97, printed
+    assert report.escalate_false_positive_rate <= 0.03, printed
+    assert report.queue_accuracy >= 0.90, printed
