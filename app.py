@@ -162,6 +162,10 @@ class Runtime:
                 "last_error": (b.last_error or "")[:300] or None,
             }
         details["outbox"] = outbox
+        if self.ticks is not None:  # the one scheduler: each tick's runs, failures and how long since it ran
+            details["scheduler"] = self.ticks.status()
+        if self.listener is not None and self.listener.enabled:
+            details["wakeups"] = {"listening": self.listener.connected, "received": self.listener.received}
         return True, {"status": "degraded" if degraded else "ready", **details}
 
 
