@@ -22,7 +22,8 @@ from typing import Any, Protocol
 from handoff.models import Agent, Customer, Event, EventKind, Handoff, Status
 
 #: Events that change nothing a CRM user reads on the timeline (they still refresh the case fields).
-SILENT_KINDS = frozenset({EventKind.ENRICHED, EventKind.CUSTOMER_UPDATE_SENT})
+#: SLA clock bookkeeping never leaves Baton (``handoff.outbox.TIMELINE_ONLY``); warnings and breaches do.
+SILENT_KINDS = frozenset({EventKind.ENRICHED, EventKind.CUSTOMER_UPDATE_SENT, EventKind.SLA_CLOCK})
 
 class CrmError(Exception):
     """Base of the typed errors adapters raise; the sync destination translates them once."""

@@ -123,7 +123,7 @@ async def test_an_outage_spends_one_probe_attempt_per_call_and_only_delays(
     rt = await make_rt(hs_env(hs), [hubspot_integration])
     clock = RunningClock()
     d = dispatcher(rt, clock)
-    hids = [await create(rt) for _ in range(3)]
+    hids = [await create(rt, email=f"pat{i}@x.com") for i in range(3)]  # three customers (one thrice: management)
     hs.outage()
     for _ in range(5):  # hours of outage, one probe per pause
         await d.drain_once()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -35,7 +36,12 @@ def _settings(examples: int) -> settings:
 async def _runtime(url: str) -> Any:
     from app import build, sync_agents
 
-    rt = build(make_settings(url), extra_destinations=destinations(), with_log=False, integrations=[])
+    # The model is of the lifecycle (state, version, events, outbox): SLA clocks and their bumps are checked by
+    # tests/store/test_sla_engine.py, so they are switched off here rather than modelled twice.
+    config = Path(tempfile.mkdtemp()) / "baton.yaml"
+    config.write_text("sla: {enabled: false}\n")
+    rt = build(make_settings(url, BATON_CONFIG=str(config)), extra_destinations=destinations(), with_log=False,
+               integrations=[])
     await sync_agents(rt)
     return rt
 
