@@ -130,11 +130,17 @@ class Rules(Model):
         return self
 
     def intent_model_path(self) -> Path | None:
-        """The model file, relative to the rules file (to ``config/`` for rules built from text)."""
+        """The model file, relative to the rules file (to ``config/`` for rules built from text). A relative name
+        that is not beside a copied rules file is the bundled model (a team that copies only rules.yaml keeps it)."""
         if self.intent_model is None:
             return None
-        base = Path(self._source).parent if self._source not in ("<model>", "<string>") else default_rules_path().parent
-        return base / self.intent_model.file
+        bundled = default_rules_path().parent / self.intent_model.file
+        if self._source in ("<model>", "<string>"):
+            return bundled
+        beside = Path(self._source).parent / self.intent_model.file
+        if not beside.exists() and not Path(self.intent_model.file).is_absolute() and bundled.exists():
+            return bundled
+        return beside
 
     @property
     def version(self) -> str:

@@ -28,8 +28,8 @@ async def _seed(url: str, n: int) -> None:
     rt = build(make_settings(url), extra_destinations=[HttpRecorderDestination()], with_log=False,
                integrations=[])
     try:
-        for _ in range(n):
-            await rt.intake.submit(HandoffIn.model_validate(intake_body()))
+        for i in range(n):  # distinct customers: one customer escalating 300 times would (rightly) go to management
+            await rt.intake.submit(HandoffIn.model_validate(intake_body(customer={"email": f"c{i}@example.com"})))
     finally:
         await rt.engine.dispose()
 
