@@ -77,7 +77,9 @@ class SqlUnitOfWork:
             await self._write_lock.acquire()
         try:
             conn = await self._engine.connect()
-        except (OperationalError, InterfaceError, OSError) as exc:
+        except (OperationalError, InterfaceError, DBAPIError, OSError) as exc:
+            # DBAPIError too: a server that is restarting answers "the database system is starting up" (asyncpg's
+            # CannotConnectNowError) — a retryable 503 like any other unreachable database, never a 500.
             self._release_write_lock()
             raise StoreUnavailable(f"the database is unreachable ({type(exc).__name__}); nothing was written") from exc
         except BaseException:
