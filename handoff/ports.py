@@ -252,7 +252,7 @@ class CustomerSideRepository(Protocol):
         """The highest event id committed so far (0 when there is none)."""
         ...
 
-    async def ensure_schedules(self, now: datetime, first_due: datetime) -> int:
+    async def ensure_schedules(self, now: datetime, first_due: datetime, limit: int = 1000) -> int:
         """Give every queued handoff a due update (new rows, or rows parked while it was not waiting)."""
         ...
 

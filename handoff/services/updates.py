@@ -47,7 +47,8 @@ class CustomerUpdates:
         now = self.deps.now()
         async with self.deps.uow() as uow:
             # The first update comes one short interval after the escalation message.
-            if await uow.customer_side.ensure_schedules(now, now + timedelta(seconds=self.policy.min_interval_seconds)):
+            first = now + timedelta(seconds=self.policy.min_interval_seconds)
+            if await uow.customer_side.ensure_schedules(now, first, limit=self.batch_size * 10):
                 await uow.commit()
         sent = 0
         while True:

@@ -80,9 +80,11 @@ class SqlCustomerSide:
     async def last_event_id(self) -> int:
         return int((await self.conn.execute(select(func.max(t.events.c.id)))).scalar() or 0)
 
-    async def ensure_schedules(self, now: datetime, first_due: datetime) -> int:
+    async def ensure_schedules(self, now: datetime, first_due: datetime, limit: int = 1000) -> int:
+        """Give up to ``limit`` waiting handoffs without one a schedule row (bounded per tick: one insert with
+        thousands of rows would pass asyncpg's 32,767-parameter cap); the next tick takes the rest."""
         waiting = _h.status == Status.QUEUED.value
-        missing = select(_h.id, _h.updated_at).where(waiting, ~exists().where(_u.handoff_id == _h.id))
+        missing = select(_h.id, _h.updated_at).where(waiting, ~exists().where(_u.handoff_id == _h.id)).limit(limit)
         rows = (await self.conn.execute(missing)).all()
         if rows:
             ins = upsert_insert(self.conn, t.customer_updates).values(
