@@ -347,19 +347,30 @@ class SlaEngine:
             async with self.deps.uow() as uow:
                 now = self.deps.now()
                 due = await uow.sla.claim_due(now, self.cfg.batch_size)
+                # Never wait on a handoff an agent is changing right now (no lock cycle with the keeper, which
+                # takes the handoff first and the clocks second): its clocks come up again at the next tick.
+                locked = await uow.handoffs.lock_many([c.handoff_id for c in due], skip_locked=True)
+                changed: list[SlaClock] = []
                 for clock in due:
-                    await self._fire(uow, clock, now)
+                    if clock.handoff_id not in locked:
+                        continue
+                    clocks, after = await self._fire(uow, clock, locked.get(clock.handoff_id), now)
+                    changed.extend(clocks)
+                    if after is not None:  # a bump or re-route saved it: the next clock of it sees that version
+                        locked[after.id] = after
+                await uow.sla.save_many(changed, now)
                 await uow.commit()
-            total += len(due)
-            if len(due) < self.cfg.batch_size:
+            handled = sum(1 for c in due if c.handoff_id in locked)
+            total += handled
+            if len(due) < self.cfg.batch_size or handled == 0:  # all busy: the next tick, not a spin
                 return total
 
-    async def _fire(self, uow: UnitOfWork, c: SlaClock, now: datetime) -> None:
-        h = await uow.handoffs.lock(c.handoff_id)
+    async def _fire(self, uow: UnitOfWork, c: SlaClock, h: Handoff | None, now: datetime
+                    ) -> tuple[list[SlaClock], Handoff | None]:
+        """Act on one due clock of a locked handoff; returns the clocks to write and the handoff as it is now."""
         cal = self.calendar_for(c)
         if h is None or not h.is_open:
-            await uow.sla.save(timing.stop(c, now, cal, ClockOutcome.CANCELLED), now)
-            return
+            return [timing.stop(c, now, cal, ClockOutcome.CANCELLED)], h
         w = _Work(h, [c])
         if c.kind in WATCHES:
             if c.due_at is not None and c.due_at <= now:
@@ -375,10 +386,9 @@ class SlaEngine:
                 c = replace(c, breached_at=now)
                 w.put(0, c)
                 await self._breach(uow, w, c, now, cal)
-        for i in sorted(w.changed):
-            await uow.sla.save(w.clocks[i], now)
         for e in w.events:
             uow.record(e)
+        return [w.clocks[i] for i in sorted(w.changed)], w.handoff
 
     async def _watch_fired(self, uow: UnitOfWork, w: _Work, c: SlaClock, now: datetime) -> None:
         h = w.handoff

@@ -150,6 +150,16 @@ class SqlHandoffs:
         row = (await self.conn.execute(q)).mappings().first()
         return handoff_from_row(row) if row else None
 
+    async def lock_many(self, handoff_ids: Sequence[str], *, skip_locked: bool = False) -> dict[str, Handoff]:
+        """Lock several handoffs in one statement, in id order; ``skip_locked`` leaves out the ones another
+        transaction holds (a background tick must never wait on an agent's action: it takes them next time)."""
+        ids = sorted(set(handoff_ids))
+        if not ids:
+            return {}
+        q = (select(t.handoffs).where(t.handoffs.c.id.in_(ids)).order_by(t.handoffs.c.id)
+             .with_for_update(skip_locked=skip_locked))
+        return {r["id"]: handoff_from_row(r) for r in (await self.conn.execute(q)).mappings()}
+
     async def append_message(self, handoff_id: str, *, role: str, text: str, at: datetime,
                              author: str | None) -> int:
         m = t.messages.c

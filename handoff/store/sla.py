@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handoff.sla.clocks import ClockKind, ClockOutcome, SlaClock
@@ -61,6 +61,14 @@ class SqlSlaClocks:
         if clock.id is None:
             raise ValueError("save() needs a stored clock; use add() for a new one")
         await self.conn.execute(update(t.sla_clocks).where(_c.id == clock.id).values(**_values(clock, now)))
+
+    async def save_many(self, clocks: Sequence[SlaClock], now: datetime) -> None:
+        """Write several changed clocks in one statement (an executemany of the same UPDATE)."""
+        rows = [{"_id": c.id, **_values(c, now)} for c in clocks if c.id is not None]
+        if rows:
+            stmt = update(t.sla_clocks).where(_c.id == bindparam("_id")).values(
+                {k: bindparam(k) for k in rows[0] if k != "_id"})
+            await self.conn.execute(stmt, rows)
 
     async def claim_due(self, now: datetime, limit: int) -> Sequence[SlaClock]:
         """Clocks whose warning point or target has come, locked for this transaction; other processes skip them."""
