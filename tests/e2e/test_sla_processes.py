@@ -125,7 +125,7 @@ def test_two_processes_act_on_each_deadline_once_and_a_killed_one_loses_nothing(
         time.sleep(1.0)
         procs[1] = _serve(pg_url, fake, config, ports[1], logs[1])
         _wait_up(ports[1], procs[1], logs[1])
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # generous: on a loaded CI machine the two processes share 2 cores
         while time.monotonic() < deadline:
             acted = asyncio.run(_actions(pg_url))
             if all(acted.get(h) == ["sla_warning", "sla_breached"] for h in ids) and \
@@ -137,10 +137,11 @@ def test_two_processes_act_on_each_deadline_once_and_a_killed_one_loses_nothing(
         warned, breached = _posts(fake, "SLA warning"), _posts(fake, "SLA breached")
         dms = [c for c in fake.calls_to("chat.postMessage", ok=True) if c.args.get("channel") == LIAM]
         # Slack side effects go through the outbox (at-least-once): a process killed between a post and its
-        # bookkeeping may repeat that one post when the item is redelivered — never more, never none.
+        # bookkeeping may repeat the posts it had in flight when they are redelivered — never none, and never
+        # more than what one killed process can have in flight (its lanes' current items).
         assert all(warned.get(h, 0) >= 1 and breached.get(h, 0) >= 1 for h in ids), (warned, breached)
-        assert sum(warned.values()) + sum(breached.values()) <= 2 * N + 1
-        assert N <= len(dms) <= N + 1
+        assert sum(warned.values()) + sum(breached.values()) <= 2 * N + 3, (warned, breached)
+        assert N <= len(dms) <= N + 3
         assert all(f"<@{EMMA}>" in card_text(m) for ts in {m["ts"] for m in fake.messages(TECH)}
                    for m in fake.thread(TECH, ts) if "SLA warning" in card_text(m))
     finally:
