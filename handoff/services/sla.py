@@ -273,9 +273,8 @@ class SlaEngine:
                business_hours: bool = False) -> None:
         h = w.handoff
         calendar = h.queue if business_hours else None
-        clock = SlaClock(handoff_id=h.id, kind=kind, target_seconds=target, started_at=now, policy=policy,
-                         business_hours=business_hours, calendar=calendar)
-        clock = timing.start(h.id, kind, target, now, self.calendar_for(clock), self.cfg.warn_at, policy=policy,
+        cal = self.calendars.for_queue(h.queue) if business_hours and self.calendars is not None else WALL
+        clock = timing.start(h.id, kind, target, now, cal, self.cfg.warn_at, policy=policy,
                              business_hours=business_hours, calendar=calendar)
         if h.status is Status.PENDING_CUSTOMER and kind in (ClockKind.RESOLUTION,):
             clock = timing.pause(clock, now)
