@@ -233,13 +233,12 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
         return SqlUnitOfWork(engine, routing, notify, read_only=read_only, observer=None if read_only else observe)
 
     deps = Deps(uow=uow, config=config) if clock is None else Deps(uow=uow, config=config, clock=clock)
+    waits = WaitTimes(deps, default_zone=rules.business_hours.timezone, calendars=calendars)
     rt = Runtime(settings=settings, config=config, engine=engine, deps=deps, engine_rules=rule_engine,
-                 intake=Intake(deps, rule_engine, callbacks, calendars),
+                 intake=Intake(deps, rule_engine, callbacks, calendars, promise=waits.promise_in),
                  actions=AgentActions(deps), queries=Queries(deps),
                  conversation=Conversation(deps), routing=routing, destinations=destinations,
-                 callbacks=callbacks,
-                 waits=WaitTimes(deps, default_zone=rules.business_hours.timezone, calendars=calendars),
-                 labels=QueueLabels(config.queues))
+                 callbacks=callbacks, waits=waits, labels=QueueLabels(config.queues))
     rt.sla = holder["sla"] = SlaEngine(deps, rule_engine, calendars)
     rt.ticks = Ticks()
     rt.ticks.add("sla", config.sla.tick_seconds, rt.sla.tick)

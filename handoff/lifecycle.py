@@ -183,7 +183,7 @@ def resolve(h: Handoff, agent_id: str, source: Surface, now: datetime, *, note: 
     """The holder closes the customer's problem."""
     _require(h, "resolve", {Status.CLAIMED, Status.PENDING_CUSTOMER})
     _require_holder(h, agent_id, "resolve")
-    after = replace(h, status=Status.RESOLVED, resolved_at=now, outcome=outcome, updated_at=now)
+    after = replace(h, status=Status.RESOLVED, resolved_at=now, outcome=outcome, kb_gap=kb_gap, updated_at=now)
     handle = (now - h.claimed_at).total_seconds() if h.claimed_at else None
     return Transition(h, after, _event(h, EventKind.RESOLVED, Actor.agent(agent_id), source, now, note,
                                        {"outcome": outcome, "kb_gap": kb_gap, "handle_seconds": handle}))
@@ -193,7 +193,7 @@ def reopen(h: Handoff, actor: Actor, source: Surface, now: datetime, reason: str
     """A resolved handoff comes back (the customer still has the problem): queued again and counted."""
     _require(h, "reopen", {Status.RESOLVED})
     after = replace(h, status=Status.QUEUED, claimed_by=None, claimed_at=None, resolved_at=None, outcome=None,
-                    reopen_count=h.reopen_count + 1, updated_at=now)
+                    kb_gap=False, reopen_count=h.reopen_count + 1, updated_at=now)
     return Transition(h, after, _event(h, EventKind.REOPENED, actor, source, now, reason,
                                        {"reopen_count": after.reopen_count}))
 

@@ -109,6 +109,7 @@ class EventKind(StrEnum):
     PRIORITY_CHANGED = "priority_changed"  # a dynamic bump or a breach raised the priority (data: from, to, code)
     MANAGEMENT_ESCALATED = "management_escalated"  # a management trigger fired (data: triggers, channel)
     ACKNOWLEDGED = "acknowledged"  # someone acknowledged an escalation or a management card (stops an ack clock)
+    REVIEWED = "reviewed"  # a lead reviewed a resolution (data: accurate, agent) — the quality score's accuracy
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +213,7 @@ class Handoff:
     transfer_count: int = 0
     escalation_count: int = 0
     outcome: str | None = None
+    kb_gap: bool = False  # the resolver said the knowledge base lacked the answer (analytics: avoidable)
 
     @property
     def is_open(self) -> bool:

@@ -53,6 +53,10 @@ class HandoffRepository(Protocol):
         """Insert a new handoff with its transcript; False (and nothing written) if the conversation exists."""
         ...
 
+    async def promise(self, handoff_id: str, seconds: float) -> None:
+        """Keep the wait (seconds) the intake answer promised."""
+        ...
+
     async def save(self, handoff: Handoff, expected_version: int) -> Handoff:
         """Write the new state if nobody changed it since ``expected_version``; returns it with version+1.
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -39,6 +39,11 @@ class Decider(Protocol):
     def version(self) -> str: ...
 
     def evaluate(self, conv: ConversationIn, ctx: DecisionContext, trigger: TriggerIn | None = None) -> Decision: ...
+
+
+Promise = Callable[[UnitOfWork, Handoff, int, "str | None"], Awaitable["float | None"]]
+"""(uow, handoff, position, customer time zone) → the wait in seconds the intake answer promises
+(:meth:`handoff.services.waits.WaitTimes.promise_in`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +88,9 @@ class Intake:
     """
 
     def __init__(self, deps: Deps, decider: Decider, callbacks: CallbackPolicy | None = None,
-                 calendars: QueueCalendars | None = None) -> None:
+                 calendars: QueueCalendars | None = None, promise: Promise | None = None) -> None:
         self.deps = deps
+        self.promise = promise
         self.sla = SlaPolicy(deps.config.sla)
         self.calendars = calendars
         self.decider = decider
@@ -166,6 +172,10 @@ class Intake:
                 if decision.assign and decision.suggested_agent_id:
                     handoff = await self._auto_assign(uow, handoff, decision.suggested_agent_id, now)
                 position = await uow.handoffs.position(handoff)
+                if self.promise is not None:
+                    promised = await self.promise(uow, handoff, position, body.customer.timezone)
+                    if promised is not None:
+                        await uow.handoffs.promise(handoff.id, promised)
                 await uow.commit()
                 return IntakeResult(handoff, True, position, decision)
         # A repeat (or a concurrent twin that committed first): answer with the existing handoff.

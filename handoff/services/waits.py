@@ -137,11 +137,12 @@ class WaitTimes:
         return await self.customer_wait_in(None, handoff, position, customer_tz, stale_ok=stale_ok)
 
     async def customer_wait_in(self, uow: UnitOfWork | None, handoff: Handoff, position: int,
-                               customer_tz: str | None = None, *, stale_ok: bool = False) -> CustomerWait | None:
+                               customer_tz: str | None = None, *, stale_ok: bool = False,
+                               load_here: bool = False) -> CustomerWait | None:
         """As :meth:`customer_wait`, inside a unit of work the caller already holds (the one code path)."""
         if handoff.status is not Status.QUEUED:
             return None
-        snap = await self._snapshot(uow, stale_ok)
+        snap = await self._snapshot(uow, stale_ok, load_here)
         now = self.deps.now()
         estimate = self._estimate(snap, handoff, position, now)
         openings = self.calendars.openings(handoff.queue, now) if self.calendars is not None else ()
@@ -154,10 +155,22 @@ class WaitTimes:
             return self._cached[1]
         return None
 
-    async def _snapshot(self, uow: UnitOfWork | None, stale_ok: bool = False) -> _Snapshot:
+    async def promise_in(self, uow: UnitOfWork, handoff: Handoff, position: int,
+                         customer_tz: str | None = None) -> float | None:
+        """The wait (seconds) an intake answer promises, inside the intake's own transaction, so it is stored
+        with the handoff (analytics compares it with the actual wait). A missing snapshot is loaded in ``uow``
+        (never a second connection while one is held); the intake answer reads the same snapshot."""
+        wait = await self.customer_wait_in(uow, handoff, position, customer_tz, stale_ok=True, load_here=True)
+        return None if wait is None or wait.seconds is None else float(wait.seconds)
+
+    async def _snapshot(self, uow: UnitOfWork | None, stale_ok: bool = False, load_here: bool = False) -> _Snapshot:
         fresh = self._fresh(stale_ok)
         if fresh is not None:
             return fresh
+        if load_here and uow is not None:
+            snap = await self._load_in(uow)
+            self._cached, self._stale = (time.monotonic(), snap), False
+            return snap
         if self.ttl > 0:
             return await self._shared_load(stale_ok)
         if uow is None:

@@ -36,7 +36,8 @@ def handoff_from_row(r: RowMapping) -> Handoff:
         claimed_at=r["claimed_at"], first_response_at=r["first_response_at"], resolved_at=r["resolved_at"],
         closed_at=r["closed_at"], suggested_agent_id=r["suggested_agent_id"], reopen_count=r["reopen_count"],
         transfer_count=r["transfer_count"], escalation_count=r["escalation_count"], outcome=r["outcome"],
-        sla_due_at=r["sla_due_at"], created_at=r["created_at"], updated_at=r["updated_at"], version=r["version"],
+        kb_gap=bool(r["kb_gap"]), sla_due_at=r["sla_due_at"], created_at=r["created_at"],
+        updated_at=r["updated_at"], version=r["version"],
     )
 
 
@@ -48,7 +49,8 @@ def handoff_state(h: Handoff) -> dict[str, Any]:
         "claimed_by": h.claimed_by, "claimed_at": h.claimed_at, "first_response_at": h.first_response_at,
         "resolved_at": h.resolved_at, "closed_at": h.closed_at, "suggested_agent_id": h.suggested_agent_id,
         "reopen_count": h.reopen_count, "transfer_count": h.transfer_count,
-        "escalation_count": h.escalation_count, "outcome": h.outcome, "sla_due_at": h.sla_due_at,
+        "escalation_count": h.escalation_count, "outcome": h.outcome, "kb_gap": h.kb_gap,
+        "sla_due_at": h.sla_due_at,
         "reasons": [r.as_dict() for r in h.reasons],  # the SLA engine adds the reasons of its bumps
         "updated_at": h.updated_at,
     }

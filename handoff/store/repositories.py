@@ -108,6 +108,11 @@ class SqlHandoffs:
             ])
         return True
 
+    async def promise(self, handoff_id: str, seconds: float) -> None:
+        """Keep the wait the intake answer promised (analytics: promised vs actual)."""
+        await self.conn.execute(update(t.handoffs).where(t.handoffs.c.id == handoff_id)
+                                .values(promised_wait_seconds=seconds))
+
     async def save(self, handoff: Handoff, expected_version: int) -> Handoff:
         stmt = (update(t.handoffs)
                 .where(t.handoffs.c.id == handoff.id, t.handoffs.c.version == expected_version)

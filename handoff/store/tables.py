@@ -109,6 +109,7 @@ class HandoffRow(Base):
         Index("ix_handoffs_customer", "customer_id", "created_at"),
         Index("ix_handoffs_claimed_by", "claimed_by", "status"),
         Index("ix_handoffs_queue_created", "queue", "created_at"),
+        Index("ix_handoffs_created", "created_at"),  # analytics: a period's cohort
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -144,6 +145,9 @@ class HandoffRow(Base):
     transfer_count: Mapped[int] = mapped_column(Integer, default=0)
     escalation_count: Mapped[int] = mapped_column(Integer, default=0)
     outcome: Mapped[str | None] = mapped_column(String(64))
+    kb_gap: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"),
+                                         doc="the resolver said the knowledge base lacked the answer")
+    promised_wait_seconds: Mapped[float | None] = mapped_column(Float, doc="the wait the intake answer promised")
     sla_due_at: Mapped[datetime]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -171,7 +175,8 @@ class EventRow(Base):
     """The append-only timeline: who, what, when, from where, why."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_handoff", "handoff_id", "id"),)
+    __table_args__ = (Index("ix_events_handoff", "handoff_id", "id"),
+                      Index("ix_events_kind_at", "kind", "at"))  # analytics: reviews, breaches… in a period
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     handoff_id: Mapped[str] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"))
@@ -345,6 +350,22 @@ class WatermarkRow(Base):
     updated_at: Mapped[datetime]
 
 
+class ConversationStatRow(Base):
+    """How many AI conversations a source had in one hour (the escalation rate's denominator).
+
+    ``conversations`` is what the widget reports (``POST /v1/stats/conversations``, the latest report for the
+    hour wins); ``evaluations`` counts ``POST /v1/evaluate`` calls, the denominator when a widget reports none.
+    """
+
+    __tablename__ = "conversation_stats"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    conversations: Mapped[int | None] = mapped_column(Integer)
+    evaluations: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime]
+
+
 customers = cast(Table, CustomerRow.__table__)
 queues = cast(Table, QueueRow.__table__)
 agents = cast(Table, AgentRow.__table__)
@@ -360,3 +381,4 @@ chat_references = cast(Table, ChatReferenceRow.__table__)
 api_keys = cast(Table, ApiKeyRow.__table__)
 sla_clocks = cast(Table, SlaClockRow.__table__)
 watermarks = cast(Table, WatermarkRow.__table__)
+conversation_stats = cast(Table, ConversationStatRow.__table__)

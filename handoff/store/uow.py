@@ -14,6 +14,7 @@ from handoff.errors import StoreUnavailable
 from handoff.models import Event
 from handoff.outbox import OutboxRouting
 from handoff.ports import CommitObserver, Notifier
+from handoff.store.analytics import SqlAnalytics
 from handoff.store.chat import SqlChatState
 from handoff.store.customer_side import SqlCustomerSide
 from handoff.store.keys import SqlApiKeys
@@ -101,6 +102,7 @@ class SqlUnitOfWork:
         self.retention = SqlRetention(conn)
         self.sla = SqlSlaClocks(conn)
         self.watermarks = SqlWatermarks(conn)
+        self.analytics = SqlAnalytics(conn)
         self._pending = []
         return self
 
