@@ -92,6 +92,7 @@ class Runtime:
     destinations: list[Any] = field(default_factory=list)
     integrations: list[Any] = field(default_factory=list)
     sla: Any = None  # handoff.services.sla.SlaEngine: the clocks' keeper (in every commit) and their tick
+    analytics: Any = None  # handoff.services.analytics.Analytics: every figure (API, dashboard, reports, chat)
     ticks: Any = None  # scheduler.Ticks: the process's one scheduler; parts register their ticks on it
     listener: Any = None  # handoff.store.wakeups.Listener: PostgreSQL LISTEN for other processes' commits
 
@@ -192,6 +193,7 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
     from handoff.decide import RuleEngine, Rules
     from handoff.outbox import OutboxRouting
     from handoff.services.agent_actions import AgentActions
+    from handoff.services.analytics import Analytics
     from handoff.services.common import Deps
     from handoff.services.conversation import Conversation
     from handoff.services.dispatcher import Dispatcher
@@ -240,6 +242,7 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
                  conversation=Conversation(deps), routing=routing, destinations=destinations,
                  callbacks=callbacks, waits=waits, labels=QueueLabels(config.queues))
     rt.sla = holder["sla"] = SlaEngine(deps, rule_engine, calendars)
+    rt.analytics = Analytics(deps, default_zone=rules.business_hours.timezone)
     rt.ticks = Ticks()
     rt.ticks.add("sla", config.sla.tick_seconds, rt.sla.tick)
     if config.outbox.log_destination if with_log is None else with_log:
@@ -281,7 +284,8 @@ def create_app(rt: Runtime, *, run_dispatcher: bool = True) -> Any:
     ctx = WebContext(intake=rt.intake, actions=rt.actions, queries=rt.queries, conversation=rt.conversation,
                      auth=KeyAuth(ApiKeys(rt.deps, rt.settings.api_keys)),
                      renderer=Renderer(), readiness=rt.readiness, limits=rt.config.limits,
-                     queue_labels=rt.labels, reload_rules=rt.reload_rules, estimate_wait=rt.waits.intake_wait)
+                     queue_labels=rt.labels, reload_rules=rt.reload_rules, estimate_wait=rt.waits.intake_wait,
+                     analytics=rt.analytics)
     api = create_api(ctx)
     for integ in rt.integrations:
         integ.mount(api)
@@ -304,6 +308,8 @@ def create_app(rt: Runtime, *, run_dispatcher: bool = True) -> Any:
         finally:
             await rt.listener.stop()
             rt.ticks.shutdown()
+            with contextlib.suppress(Exception):  # the database may be gone; the counts are then lost, said so
+                await rt.analytics.flush()
             rt.dispatcher.stop_soon()
             stop.set()
             if task is not None:

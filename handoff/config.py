@@ -133,6 +133,34 @@ class CustomerUpdatesConfig(_Model):
         return self
 
 
+class ReportsConfig(_Model):
+    """Where and when the scheduler posts the daily operations report and the weekly trend."""
+
+    slack_channel: Annotated[str, Field(max_length=255)] | None = Field(
+        default=None, description="Slack channel id (C…) for the reports; none: not posted to Slack")
+    teams_channel: Annotated[str, Field(max_length=255)] | None = Field(
+        default=None, description="Teams channel id (19:…@thread.tacv2) for the reports; none: not posted to Teams")
+    daily_at: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = "08:00"
+    weekly_on: Annotated[int, Field(ge=0, le=6, description="0 = Monday")] = 0
+    weekly: bool = True
+    tick_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
+
+
+class AnalyticsConfig(_Model):
+    """How figures are computed: the report's time zone, the cost of an agent hour, a few thresholds."""
+
+    timezone: Zone | None = Field(default=None, description="report time zone (hour, weekday, day); "
+                                                            "default: the default business hours' zone")
+    hourly_cost: Annotated[float, Field(ge=0, le=100_000)] = 40.0
+    currency: Annotated[str, Field(min_length=1, max_length=8)] = "USD"
+    quick_resolve_minutes: Annotated[float, Field(gt=0, le=1440, description=(
+        "resolved this fast after the claim, with the KB-gap box ticked: the escalation was avoidable"))] = 10.0
+    reescalation_days: Annotated[float, Field(gt=0, le=90)] = 7.0
+    response_target_seconds: Annotated[float, Field(gt=0, le=86400, description=(
+        "the agent score's full response marks at or below this median first response; none at 4x"))] = 300.0
+    reports: ReportsConfig = ReportsConfig()
+
+
 class BatonConfig(_Model):
     queues: dict[QueueName, QueueConfig] = Field(default_factory=lambda: {q: QueueConfig() for q in DEFAULT_QUEUES})
     agents: list[AgentConfig] = Field(default_factory=list)
@@ -144,6 +172,7 @@ class BatonConfig(_Model):
     customer_updates: CustomerUpdatesConfig = CustomerUpdatesConfig()
     sla: SlaConfig = SlaConfig()
     business_hours: BusinessHours = Field(default_factory=BusinessHours, description="default business hours")
+    analytics: AnalyticsConfig = AnalyticsConfig()
 
     @model_validator(mode="after")
     def _check(self) -> BatonConfig:

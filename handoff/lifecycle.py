@@ -205,6 +205,17 @@ def close(h: Handoff, actor: Actor, source: Surface, now: datetime, reason: str 
     return Transition(h, after, _event(h, EventKind.CLOSED, actor, source, now, reason))
 
 
+def review(h: Handoff, reviewer: Actor, source: Surface, now: datetime, *, accurate: bool,
+           note: str | None = None) -> Event:
+    """A lead's verdict on a resolution (the agent quality score's accuracy): only once resolved, never by the
+    agent who resolved it. Changes no state."""
+    _require(h, "review", {Status.RESOLVED, Status.CLOSED})
+    if reviewer.type == "agent" and reviewer.id is not None and reviewer.id == h.claimed_by:
+        raise IllegalTransition(f"{reviewer.id} resolved {h.id} and cannot review their own resolution",
+                                handoff_id=h.id, action="review")
+    return _event(h, EventKind.REVIEWED, reviewer, source, now, note, {"accurate": accurate, "agent": h.claimed_by})
+
+
 def note(h: Handoff, actor: Actor, source: Surface, now: datetime, text: str) -> Event:
     """An internal note on the timeline, allowed in every state; changes nothing else."""
     return _event(h, EventKind.NOTE_ADDED, actor, source, now, None, {"text": text})

@@ -12,6 +12,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from handoff.analytics import Conversations, Sums, Tuning
 from handoff.auth import ApiKey
 from handoff.chat.state import ChatStateRepository
 from handoff.contract import CustomerIn, HandoffIn
@@ -360,6 +361,23 @@ class WatermarkRepository(Protocol):
     async def advance(self, name: str, owner: str, value: datetime, now: datetime) -> None: ...
 
 
+class AnalyticsRepository(Protocol):
+    """Analytics reads (:mod:`handoff.store.analytics`); a fixed number of statements each."""
+
+    async def cohort(self, since: datetime, until: datetime, groups: Sequence[str] = (),
+                     tune: Tuning = ...) -> dict[str, dict[str | None, Sums]]: ...
+
+    async def clocks(self, since: datetime, until: datetime) -> Mapping[str, tuple[int, int]]: ...
+
+    async def conversations(self, since: datetime, until: datetime) -> Conversations: ...
+
+    async def live_queue(self, now: datetime) -> Sequence[tuple[str, str, int, float]]: ...
+
+    async def report_conversations(self, source: str, hour: datetime, conversations: int, now: datetime) -> None: ...
+
+    async def add_evaluations(self, counts: Mapping[tuple[str, datetime], int], now: datetime) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction. Rolls back unless :meth:`commit` is called.
 
@@ -379,6 +397,7 @@ class UnitOfWork(Protocol):
     retention: RetentionRepository
     sla: SlaClockRepository
     watermarks: WatermarkRepository
+    analytics: AnalyticsRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -33,6 +33,7 @@ from bot.web.schemas import (
     ReleaseBody,
     ReplyOut,
     ResolveBody,
+    ReviewBody,
     TransferBody,
 )
 from handoff.auth import Scope
@@ -43,6 +44,7 @@ from handoff.ids import ID_PATTERN
 from handoff.lifecycle import EscalationForm
 from handoff.models import Actor, Agent, Decision, Event, Handoff, Status, Surface
 from handoff.services.agent_actions import AgentActions
+from handoff.services.analytics import Analytics
 from handoff.services.conversation import Conversation
 from handoff.services.intake import Intake
 from handoff.services.queries import Queries
@@ -73,6 +75,7 @@ class WebContext:
     estimate_wait: WaitEstimator = _no_estimate
     queue_labels: QueueLabels = field(default_factory=QueueLabels)
     reload_rules: Callable[[], str] | None = None
+    analytics: Analytics | None = None
 
 
 API_DESCRIPTION = """\
@@ -160,6 +163,8 @@ def create_api(ctx: WebContext) -> FastAPI:
     @intake.post("/evaluate", response_model=EvaluateOut, tags=["intake"])
     async def evaluate(body: ConversationIn) -> EvaluateOut:
         d: Decision = await ctx.intake.evaluate(body)
+        if ctx.analytics is not None:
+            await ctx.analytics.count_evaluation(body.source)
         msg = customer_message(body.customer.locale, d.queue, None, None, None) if d.escalate else ""
         return EvaluateOut(escalate=d.escalate, urgency=d.urgency, reasons=[r.as_dict() for r in d.reasons],  # type: ignore[misc]
                            topic=d.topic, priority=d.priority, queue=d.queue, why=d.why,
@@ -236,6 +241,13 @@ def create_api(ctx: WebContext) -> FastAPI:
         actor = Actor.agent(body.agent_id) if body.agent_id else Actor.system()
         return handoff_out(await ctx.actions.close(handoff_id, actor, Surface.API, body.reason))
 
+    @v1.post("/handoffs/{handoff_id}/review", status_code=201, response_model=EventOut, tags=["agent actions"])
+    async def review(handoff_id: str, body: ReviewBody) -> EventOut:
+        """A reviewer's verdict on a resolved handoff: was the resolution accurate? It feeds the resolving agent's
+        quality score (accuracy, 25 points). 409 before resolution or for the agent's own resolution."""
+        return event_out(await ctx.actions.review(handoff_id, body.agent_id, Surface.API, accurate=body.accurate,
+                                                  note=body.note))
+
     @v1.post("/handoffs/{handoff_id}/notes", status_code=201, response_model=EventOut, tags=["agent actions"])
     async def add_note(handoff_id: str, body: NoteBody) -> EventOut:
         return event_out(await ctx.actions.add_note(handoff_id, Actor.agent(body.agent_id), Surface.API, body.text))
@@ -272,6 +284,12 @@ def create_api(ctx: WebContext) -> FastAPI:
 
     for router in (intake, v1, admin):
         app.include_router(router)
+    if ctx.analytics is not None:
+        from bot.web.analytics import analytics_routers
+
+        for router in analytics_routers(ctx.analytics, reader=[Depends(ctx.auth.require(Scope.AGENT))],
+                                        writer=[Depends(ctx.auth.require(Scope.INTAKE))]):
+            app.include_router(router)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

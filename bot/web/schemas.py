@@ -63,6 +63,44 @@ class ResolveBody(_Body):
     kb_gap: StrictBool = False
 
 
+class ReviewBody(_Body):
+    """A reviewer's verdict on a resolution: the accuracy part of the agent quality score."""
+
+    agent_id: AgentId = Field(description="the reviewer (not the agent who resolved it)")
+    accurate: StrictBool
+    note: Text | None = None
+
+
+class ConversationCountBody(_Body):
+    """How many AI conversations the widget had in one hour: the escalation rate's denominator."""
+
+    source: Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] = "widget"
+    hour: datetime = Field(description="any instant in the hour (ISO 8601 with an offset); it counts the whole hour")
+    conversations: Annotated[StrictInt, Field(ge=0, le=100_000_000)]
+
+
+class ConversationCountOut(BaseModel):
+    source: str
+    hour: datetime
+    conversations: int
+
+
+class AnalyticsOut(BaseModel):
+    """A period's metric set, the period before it and the change, and each grouping's rows (see the
+    endpoint's description for what every figure means)."""
+
+    model_config = ConfigDict(extra="allow")
+    period: dict[str, str]
+    previous: dict[str, str]
+    timezone: str
+    currency: str
+    conversations_source: str | None = Field(description="widget (reported counts), evaluations, or none")
+    metrics: dict[str, float | int | None]
+    previous_metrics: dict[str, float | int | None]
+    change: dict[str, float | None] = Field(description="(now - before) / before per metric; null without a before")
+    groups: dict[str, list[dict[str, Any]]] = Field(description="group_by dimension → one row per key")
+
+
 class ReasonBody(_Body):
     agent_id: AgentId | None = None
     reason: Text | None = None

@@ -131,6 +131,18 @@ class AgentActions:
             ids = await uow.commit()
         return replace(event, id=ids[0])
 
+    async def review(self, handoff_id: str, reviewer_id: str, source: Surface, *, accurate: bool,
+                     note: str | None = None) -> Event:
+        """A reviewer's verdict on a resolution (:func:`handoff.lifecycle.review`); it changes no state."""
+        async with self.deps.uow() as uow:
+            h = await self._load(uow, handoff_id)
+            now = self.deps.now()
+            await uow.agents.ensure(reviewer_id, now)
+            event = lifecycle.review(h, Actor.agent(reviewer_id), source, now, accurate=accurate, note=note)
+            uow.record(event)
+            ids = await uow.commit()
+        return replace(event, id=ids[0])
+
     async def acknowledge(self, handoff_id: str, agent_id: str, source: Surface,
                           clock: str = "management_ack") -> Event:
         """Acknowledge an escalation (the management card's button; ``tier_ack`` for a tier escalation): stops that

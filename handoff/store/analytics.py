@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -25,76 +24,11 @@ from sqlalchemy import Float, Integer, String, and_, case, cast, exists, func, l
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
+from handoff.analytics import CONFIDENCE_BANDS, DIMENSIONS, SUM_FIELDS, Conversations, Sums, Tuning
 from handoff.models import EventKind, Status
 from handoff.sla.clocks import ClockOutcome
 from handoff.sla.timing import WATCHES
 from handoff.store import tables as t
-
-DIMENSIONS = ("reason", "topic", "priority", "queue", "agent", "plan", "hour", "weekday", "day", "confidence")
-"""What a cohort can be grouped by: ``reason`` is the trigger reason, ``agent`` the final holder, ``plan`` the
-customer's plan, ``hour``/``weekday``/``day`` the creation time in the report's time zone, ``confidence`` the
-AI's confidence at hand-off in bands of 0.2."""
-
-CONFIDENCE_BANDS = ("0.0-0.2", "0.2-0.4", "0.4-0.6", "0.6-0.8", "0.8-1.0")
-NO_KEY = "(none)"  # the group of handoffs without a value (unclaimed: no agent; no confidence given)
-
-
-@dataclass(frozen=True, slots=True)
-class Tuning:
-    """The thresholds behind a few measures (``analytics:`` in ``BATON_CONFIG``)."""
-
-    timezone: str = "UTC"
-    quick_resolve_seconds: float = 600.0  # resolved this fast after the claim, with a KB gap: avoidable
-    reescalation_days: float = 7.0  # the same customer back within this long after a resolution: re-escalated
-
-
-@dataclass(frozen=True, slots=True)
-class Sums:
-    """The additive figures of one group (sums and counts) plus its percentiles, straight from SQL."""
-
-    handoffs: int = 0
-    responded: int = 0
-    first_response_sum: float = 0.0
-    first_response_p50: float | None = None
-    first_response_p90: float | None = None
-    resolved: int = 0
-    resolution_sum: float = 0.0
-    resolution_p50: float | None = None
-    resolution_p90: float | None = None
-    reescalated: int = 0
-    transferred: int = 0
-    tier_escalated: int = 0
-    first_contact: int = 0
-    sla_met: int = 0
-    sla_breached: int = 0
-    csat_responses: int = 0
-    csat_sum: float = 0.0
-    csat_1: int = 0
-    csat_2: int = 0
-    csat_3: int = 0
-    csat_4: int = 0
-    csat_5: int = 0
-    handle_seconds: float = 0.0
-    wait_promised: int = 0
-    wait_error_sum: float = 0.0
-    wait_error_abs_sum: float = 0.0
-    avoidable: int = 0
-    confidence_count: int = 0
-    confidence_sum: float = 0.0
-    reviewed: int = 0
-    accurate: int = 0
-
-
-_SUM_FIELDS = tuple(Sums.__dataclass_fields__)
-
-
-@dataclass(frozen=True, slots=True)
-class Conversations:
-    """AI conversations in a period: what widgets reported, and ``/v1/evaluate`` calls where they did not."""
-
-    total: int
-    reported: int  # hours with a widget-reported count
-    evaluations: int
 
 
 class _Dialect:
@@ -228,6 +162,9 @@ def _metrics_statement(dialect: str, groups: tuple[str, ...], tune: Tuning) -> A
     return union_all(*parts) if len(parts) > 1 else parts[0]
 
 
+DEFAULT_TUNING = Tuning()
+
+
 class SqlAnalytics:
     """Analytics reads (``uow.analytics``); every method is a bounded number of statements."""
 
@@ -235,7 +172,7 @@ class SqlAnalytics:
         self.conn = conn
 
     async def cohort(self, since: datetime, until: datetime, groups: Sequence[str] = (),
-                     tune: Tuning = Tuning()) -> dict[str, dict[str | None, Sums]]:
+                     tune: Tuning = DEFAULT_TUNING) -> dict[str, dict[str | None, Sums]]:
         """The cohort's figures: ``{"": {None: total}, "reason": {"low_confidence": …}, …}`` in one statement.
 
         Raises:
@@ -306,7 +243,7 @@ class SqlAnalytics:
 
 def _sums(row: Any) -> Sums:
     values: dict[str, Any] = {}
-    for name in _SUM_FIELDS:
+    for name in SUM_FIELDS:
         v = row[name]
         if name.endswith(("_p50", "_p90")):
             values[name] = None if v is None else float(v)
