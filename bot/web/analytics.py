@@ -33,6 +33,11 @@ What the figures mean (the cohort is the handoffs created in the period):
 """
 
 
+From = Annotated[str | None, Query(alias="from", max_length=40, description="local date or ISO instant")]
+To = Annotated[str | None, Query(alias="to", max_length=40, description="local date (inclusive) or instant")]
+GroupBy = Annotated[str | None, Query(max_length=200, description=", ".join(DIMENSIONS))]
+
+
 def _group_by(text: str | None) -> list[str]:
     names = [g.strip().lower() for g in (text or "").split(",") if g.strip()]
     unknown = [g for g in names if g not in DIMENSIONS]
@@ -76,9 +81,6 @@ def analytics_routers(analytics: Analytics, reader: Sequence[Any], writer: Seque
         except ValueError as exc:
             return JSONResponse(errors.error_body("invalid_query", str(exc)), status_code=422)
 
-    From = Annotated[str | None, Query(alias="from", max_length=40, description="local date or ISO instant")]
-    To = Annotated[str | None, Query(alias="to", max_length=40, description="local date (inclusive) or instant")]
-    GroupBy = Annotated[str | None, Query(max_length=200, description=", ".join(DIMENSIONS))]
     bad: dict[int | str, dict[str, Any]] = {
         422: {"description": "an unreadable or too long period, or an unknown group_by"}}
 
