@@ -133,7 +133,7 @@ async def seeded(db_url: str, tmp_path: Path) -> AsyncIterator[tuple[Any, Any, S
 
 
 async def test_the_days_figures_match_the_hand_computed_ones(seeded: tuple[Any, Any, Seed]) -> None:
-    rt, c, s = seeded
+    _rt, c, _s = seeded
     r = await c.get("/v1/analytics", params={"from": "2026-11-30", "to": "2026-11-30"})
     assert r.status_code == 200, r.text
     body = r.json()
@@ -146,10 +146,10 @@ async def test_the_days_figures_match_the_hand_computed_ones(seeded: tuple[Any, 
         "responded": 4,                                           # H1 60, H2 180, H3 300, H4 60
         "first_response_mean_s": 150.0,                           # 600 / 4
         "first_response_p50_s": 120.0,                            # (60 + 180) / 2
-        "first_response_p90_s": 264.0,                            # 180 + 0.7 × (300 − 180)
+        "first_response_p90_s": 264.0,                            # 180 + 0.7 x (300 - 180)
         "resolved": 3, "resolution_rate": 0.5,                    # H1, H2, H3 of 6
         "resolution_mean_s": 1680.0,                              # (300 + 1740 + 3000) / 3
-        "resolution_p50_s": 1740.0, "resolution_p90_s": 2748.0,   # 1740 + 0.8 × (3000 − 1740)
+        "resolution_p50_s": 1740.0, "resolution_p90_s": 2748.0,   # 1740 + 0.8 x (3000 - 1740)
         "first_contact_resolution_rate": 0.3333,                  # only H2 (H1 came back, H3 went up a tier)
         "reescalated": 1, "reescalation_rate": 0.1667,            # H1: its customer is back (H6)
         "transferred": 1, "transfer_rate": 0.1667,                # H4
@@ -159,8 +159,8 @@ async def test_the_days_figures_match_the_hand_computed_ones(seeded: tuple[Any, 
         "csat_responses": 2, "csat_mean": 3.5, "csat_5": 1, "csat_2": 1, "csat_1": 0,
         "promoters": 1, "detractors": 1, "promoter_share": 0.5, "detractor_share": 0.5,
         "handle_hours": 1.0,                                      # 240 + 1560 + 1800 = 3600 s
-        "cost_per_resolution": 20.0,                              # 1 h × 60 / 3
-        "wait_promised": 2, "wait_error_mean_s": -15.0,           # H1 60 − 30 = +30; H2 180 − 240 = −60
+        "cost_per_resolution": 20.0,                              # 1 h x 60 / 3
+        "wait_promised": 2, "wait_error_mean_s": -15.0,           # H1 60 - 30 = +30; H2 180 - 240 = -60
         "wait_error_abs_mean_s": 45.0,
         "avoidable": 1, "avoidable_rate": 0.3333,                 # H1 of 3 resolved
         "confidence_mean": 0.5,                                   # (0.3 + 0.9 + 0.5 + 0.7 + 0.1) / 5
@@ -175,7 +175,7 @@ async def test_the_days_figures_match_the_hand_computed_ones(seeded: tuple[Any, 
 
 
 async def test_groupings_and_agent_scores(seeded: tuple[Any, Any, Seed]) -> None:
-    rt, c, s = seeded
+    _rt, c, _s = seeded
     r = await c.get("/v1/analytics", params={"from": "2026-11-30", "to": "2026-11-30",
                                              "group_by": "reason,agent,hour,weekday,day,confidence,plan"})
     assert r.status_code == 200, r.text
@@ -201,13 +201,13 @@ async def test_groupings_and_agent_scores(seeded: tuple[Any, Any, Seed]) -> None
     assert agents["emma"]["score"] == 75.0
     # raj (H2): response 25 (180 s), FCR 25, CSAT 6.25 (rated 2), accuracy 25 (no review; the resolution held).
     assert agents["raj"]["score"] == 81.2 and agents["raj"]["inputs"]["accuracy_source"] == "resolutions that held"
-    # lee (H3): response 25 (300 s), FCR 0 (tier escalation), no CSAT, accuracy 0 (reviewed inaccurate): 25 × 4/3.
+    # lee (H3): response 25 (300 s), FCR 0 (tier escalation), no CSAT, accuracy 0 (reviewed inaccurate): 25 x 4/3.
     assert agents["lee"]["score"] == 33.3 and agents["lee"]["missing"] == ["csat"]
     assert agents["lee"]["display_name"] == "lee"
 
 
 async def test_csv_has_a_total_row_and_one_row_per_group(seeded: tuple[Any, Any, Seed]) -> None:
-    rt, c, s = seeded
+    _rt, c, _s = seeded
     r = await c.get("/v1/analytics.csv", params={"from": "2026-11-30", "to": "2026-11-30", "group_by": "reason"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     import csv
@@ -221,7 +221,7 @@ async def test_csv_has_a_total_row_and_one_row_per_group(seeded: tuple[Any, Any,
 
 
 async def test_bad_queries_are_refused_with_reasons(seeded: tuple[Any, Any, Seed]) -> None:
-    rt, c, s = seeded
+    _rt, c, s = seeded
     for params, words in (({"group_by": "colour"}, "unknown 'colour'"), ({"from": "yesterday"}, "not a date"),
                           ({"from": "2026-12-01", "to": "2026-11-01"}, "before"),
                           ({"from": "2020-01-01", "to": "2026-01-01"}, "400 days")):
@@ -241,7 +241,7 @@ async def test_bad_queries_are_refused_with_reasons(seeded: tuple[Any, Any, Seed
 
 async def test_dashboard_data_needs_the_same_number_of_statements_whatever_the_data(
         seeded: tuple[Any, Any, Seed]) -> None:
-    rt, c, s = seeded
+    rt, _c, s = seeded
     statements: list[str] = []
 
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
