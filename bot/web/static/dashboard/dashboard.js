@@ -41,6 +41,20 @@
     if (s < 86400) { return sign + Math.floor(s / 3600) + "h " + pad2(Math.floor((s % 3600) / 60)) + "m"; }
     return sign + Math.floor(s / 86400) + "d " + pad2(Math.floor((s % 86400) / 3600)) + "h";
   }
+  /* Axis ticks: round steps read best short ("5m", "1h", "1h 30m"). */
+  function fmtTick(v) {
+    if (!isNum(v) || v === 0) { return "0"; }
+    if (v % 3600 === 0) { return v / 3600 + "h"; }
+    if (v % 60 === 0) { return v >= 3600 ? fmtDuration(v) : v / 60 + "m"; }
+    return fmtDuration(v);
+  }
+  /* A step for a seconds axis whose top value is max: a round duration giving at most 6 steps. */
+  function durationStep(max) {
+    var steps = [5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
+    for (var i = 0; i < steps.length; i++) { if (max / steps[i] <= 6) { return steps[i]; } }
+    return Math.ceil(max / 6 / 86400) * 86400;
+  }
+  function narrow() { return window.matchMedia("(max-width: 699px)").matches; }
   function fmtChange(v) {
     if (!isNum(v)) { return "—"; }
     var pct = v * 100;
@@ -60,12 +74,12 @@
     if (withTime) { opts.hour = "2-digit"; opts.minute = "2-digit"; opts.hourCycle = "h23"; }
     return new Intl.DateTimeFormat("en-GB", opts).format(d);
   }
-  function shortDay(key) {  // "2026-11-26" -> "Thu 26 Nov" (the key is a calendar date: read it as UTC)
+  function shortDay(key) {  // "2026-11-26" -> ["Thu", "26 Nov"], two lines (a calendar date: read it as UTC)
     var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(key));
     if (!m) { return String(key); }
     var d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
-    return new Intl.DateTimeFormat("en-GB", { timeZone: "UTC", weekday: "short", day: "numeric", month: "short" })
-      .format(d);
+    var f = function (o) { o.timeZone = "UTC"; return new Intl.DateTimeFormat("en-GB", o).format(d); };
+    return [f({ weekday: "short" }), f({ day: "numeric", month: "short" })];
   }
   function humanKey(key) {  // "low_confidence" -> "Low confidence"
     var s = String(key == null ? "" : key).replace(/_/g, " ");
@@ -90,6 +104,10 @@
     var td = el("td", text, cls);
     if (sub !== undefined) { td.appendChild(el("span", sub, "sub")); }
     tr.appendChild(td);
+    return td;
+  }
+  function withCount(td, n) {  // "23.8%" + a muted "(51)" after it
+    if (isNum(n)) { td.prepend(el("span", "(" + fmtInt(n) + ") ", "count")); }
     return td;
   }
   function arr(v) { return Array.isArray(v) ? v : []; }
@@ -165,20 +183,24 @@
 
   function drawTrend(data) {
     var rows = arr(data.trend);
+    var p50 = values(rows, "first_response_p50_s");
+    var p90 = values(rows, "first_response_p90_s");
+    var top = Math.max.apply(null, p50.concat(p90).filter(isNum).concat([1]));
     var opts = baseOptions();
     opts.plugins.legend = { display: true, position: "bottom", labels: { boxWidth: 12 } };
+    opts.scales.x.ticks = { maxRotation: 0, autoSkip: true };
     opts.scales.y = { beginAtZero: true, position: "left", grid: { color: COLORS.grid },
-                      title: { display: true, text: "First response" },
-                      ticks: { callback: function (v) { return fmtDuration(v); } } };
+                      title: { display: !narrow(), text: "First response" },
+                      ticks: { stepSize: durationStep(top), callback: function (v) { return fmtTick(v); } } };
     opts.scales.y1 = { beginAtZero: true, position: "right", grid: { display: false },
-                       title: { display: true, text: "Hand-offs" } };
+                       title: { display: !narrow(), text: "Hand-offs" } };
     opts.plugins.tooltip = { callbacks: { label: function (c) {
       return c.dataset.label + ": " + (c.dataset.yAxisID === "y1" ? fmtInt(c.raw) : fmtDuration(c.raw));
     } } };
     drawChart("chart-trend", "line", rows.map(function (r) { return shortDay(obj(r).key); }), [
-      { type: "line", label: "Median (p50)", data: values(rows, "first_response_p50_s"), yAxisID: "y",
+      { type: "line", label: "Median (p50)", data: p50, yAxisID: "y",
         borderColor: COLORS.blue, backgroundColor: COLORS.blue, tension: 0.25, spanGaps: true, order: 1 },
-      { type: "line", label: "90th percentile", data: values(rows, "first_response_p90_s"), yAxisID: "y",
+      { type: "line", label: "90th percentile", data: p90, yAxisID: "y",
         borderColor: COLORS.orange, backgroundColor: COLORS.orange, borderDash: [5, 4], tension: 0.25,
         spanGaps: true, order: 2 },
       { type: "bar", label: "Hand-offs", data: values(rows, "handoffs"), yAxisID: "y1",
@@ -292,8 +314,8 @@
     fillTable("ai-table", arr(data.ai_quality), function (tr, r) {
       cell(tr, humanKey(r.key));
       cell(tr, fmtInt(r.handoffs), "num");
-      cell(tr, fmtPct(r.avoidable_rate), "num", isNum(r.avoidable) ? fmtInt(r.avoidable) : undefined);
-      cell(tr, fmtPct(r.reescalation_rate), "num", isNum(r.reescalated) ? fmtInt(r.reescalated) : undefined);
+      withCount(cell(tr, fmtPct(r.avoidable_rate), "num"), r.avoidable);
+      withCount(cell(tr, fmtPct(r.reescalation_rate), "num"), r.reescalated);
       cell(tr, fmtFixed(r.confidence_mean, 2), "num");
       cell(tr, fmtPct(r.resolution_rate), "num");
     });
