@@ -39,7 +39,8 @@ const rows = {};
 for (const id of ['agents-table', 'queue-table', 'ai-table']) {
   rows[id] = document.querySelectorAll('#' + id + ' tbody tr').length;
 }
-const lefts = new Set([...document.querySelectorAll('.grid > .card')].map(e => Math.round(e.getBoundingClientRect().left)));
+const lefts = new Set([...document.querySelectorAll('.grid > .card')]
+  .map(e => Math.round(e.getBoundingClientRect().left)));
 const resources = performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))
   .map(e => e.name);
 return {charts, kpis, changes, change_class, rows, resources, columns: lefts.size,
