@@ -138,6 +138,22 @@ def test_dashboard_with_no_data_yet_says_so_without_errors(browser: Any) -> None
     assert found["rows"] == {"agents-table": 0, "queue-table": 0, "ai-table": 0}
 
 
+def test_a_refresh_redraws_with_the_new_numbers(browser: Any) -> None:
+    data = sample()
+    with serving(data) as url:
+        first = check_dashboard(browser, url, "dashboard-before-refresh")
+        data["metrics"]["handoffs"] = 700  # the app serves the same dict: the next fetch sees the new numbers
+        data["by_reason"] = data["by_reason"][:3]
+        browser.execute_script("document.getElementById('refresh').click()")
+        wait_for(lambda: browser.execute_script(
+            "return document.querySelector('[data-key=handoffs] .kpi-value').textContent") == "700",
+            what="the refreshed numbers")
+        assert browser.execute_script("return document.getElementById('chart-reason').dataset.points") == "3"
+        assert browser.execute_script("return document.body.dataset.rendered") == "true"
+        assert console_errors(browser) == []  # the old charts were let go before new ones took their canvases
+    assert first["kpis"]["handoffs"] == "642"
+
+
 def test_a_refused_data_fetch_is_shown_not_thrown(browser: Any) -> None:
     with serving(None, status=401) as url:
         browser.get(url)

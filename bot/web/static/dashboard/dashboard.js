@@ -384,6 +384,7 @@
       window.Chart.defaults.font.family = getComputedStyle(document.documentElement).fontFamily;
       window.Chart.defaults.color = "#5d6678";
     }
+    $("refresh").addEventListener("click", load);
     document.addEventListener("visibilitychange", function () {
       if (document.visibilityState === "visible" && document.body.dataset.rendered === "error") { load(); }
     });
