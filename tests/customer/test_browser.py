@@ -1,19 +1,14 @@
 """The demo page in real headless Chromium: chat, escalate, see an estimate, see the agent's message, rate.
 
-Needs Debian's ``chromium`` + ``chromium-driver`` and ``selenium`` (``python3 dev.py test`` installs them).
-Skipped with the reason when they are missing — except under ``CI=true``, where a missing browser fails.
+The browser comes from ``tests/support/browser.py`` (Debian's ``chromium`` + ``chromium-driver`` and ``selenium``:
+skipped with the reason when missing, except under ``CI=true``, where a missing browser fails).
 Screenshots go to ``tests/artifacts/`` (gitignored); ``BATON_UPDATE_DOCS=1`` also copies the mid-wait one to ``docs/``.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import tempfile
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,55 +16,18 @@ import pytest
 
 from tests.conftest import API_KEY
 from tests.customer.conftest import customer_settings
+from tests.support.browser import ARTIFACTS, DESKTOP, chromium, publish, wait_for
 from tests.support.factories import intake_body
 from tests.support.server import serve_in_thread
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "tests" / "artifacts"
 KEY = {"Authorization": f"Bearer {API_KEY}"}
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-VIEWPORT = (1280, 900)
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--window-size=1280,900"]
-
-
-def _missing() -> str | None:
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return "selenium is not installed (python3 dev.py test installs it)"
-    for path, pkg in ((CHROMIUM, "chromium"), (DRIVER, "chromium-driver")):
-        if not os.path.exists(path):
-            return f"{path} not found: install Debian's {pkg} (python3 dev.py test does it when run as root)"
-    return None
+VIEWPORT = DESKTOP
 
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    reason = _missing()
-    if reason:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true but the browser test cannot run: {reason}")
-        pytest.skip(reason)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="baton-chromium-")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in [*FLAGS, f"--user-data-dir={profile}"]:
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=opts)
-    # The window size includes the browser's own bars; the page itself must be 1280x900, the size checked below.
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": VIEWPORT[0], "height": VIEWPORT[1],
-                                                                  "deviceScaleFactor": 1, "mobile": False})
-    try:
+    with chromium(VIEWPORT) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture
@@ -80,19 +38,6 @@ def server(sqlite_url: str, config_path: str) -> Iterator[str]:
     rt = build(customer_settings(sqlite_url, config_path), integrations=[customer_integration], with_log=False)
     with serve_in_thread(create_app(rt)) as base:
         yield base
-
-
-def wait_for(check: Any, timeout: float = 20, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-        except Exception:
-            value = None
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 # Where each box of the page is, and which of the page's own boxes (its instructions) the open widget covers.
@@ -139,9 +84,7 @@ def test_demo_page_escalates_shows_estimate_and_agent_message(browser: Any, serv
                  what="the escalation message")
         assert browser.execute_script(COVERED) == []  # mid-wait, with the curl lines filled in, too
         browser.save_screenshot(str(ARTIFACTS / "widget-waiting.png"))
-        if os.environ.get("BATON_UPDATE_DOCS"):  # refresh the README's screenshot on purpose, not on every run
-            (ROOT / "docs").mkdir(exist_ok=True)
-            shutil.copyfile(ARTIFACTS / "widget-waiting.png", ROOT / "docs" / "widget-waiting.png")
+        publish(ARTIFACTS / "widget-waiting.png")  # BATON_UPDATE_DOCS=1: refresh the README's screenshot
         assert "·" in text
         steps = wait_for(lambda: re.search(r"/v1/handoffs/(ho_\w+)/claim",
                                            browser.find_element(By.ID, "agent-steps").text), what="the handoff id")
