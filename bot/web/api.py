@@ -290,6 +290,9 @@ def create_api(ctx: WebContext) -> FastAPI:
         for router in analytics_routers(ctx.analytics, reader=[Depends(ctx.auth.require(Scope.AGENT))],
                                         writer=[Depends(ctx.auth.require(Scope.INTAKE))]):
             app.include_router(router)
+        from bot.web import dashboard
+
+        dashboard.install(app, ctx.analytics, ctx.auth)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

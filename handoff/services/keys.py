@@ -8,6 +8,7 @@ working there within that time, and at once in the process that revoked it.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -118,3 +119,40 @@ class ApiKeys:
                 await uow.api_keys.touch(key.id, now)
                 await uow.commit()
         return principal
+
+    # ---- browser sessions (the dashboard): a signed, expiring token instead of the key ------------------------
+
+    async def session(self, presented: str, lifetime: timedelta) -> tuple[Principal, str] | None:
+        """Exchange a valid key for a browser session token: ``<key id>.<expiry>.<MAC>``, the MAC keyed with the
+        key's stored hash. The key itself never goes into the cookie; revoking the key ends its sessions."""
+        principal = await self.authenticate(presented)
+        if principal is None:
+            return None
+        until = int((self.deps.now() + lifetime).timestamp())
+        return principal, f"{principal.key_id}.{until}.{_mac(hash_key(presented), principal.key_id, until)}"
+
+    async def from_session(self, token: str | None) -> Principal | None:
+        """Who a session token belongs to, or None (malformed, expired, forged, or its key revoked)."""
+        key_id, _, rest = (token or "")[:300].partition(".")
+        until_text, _, mac = rest.partition(".")
+        if not key_id or not until_text.isdigit() or not mac:
+            return None
+        until = int(until_text)
+        if until < self.deps.now().timestamp():
+            return None
+        if key_id.startswith("env:"):
+            index = key_id[4:]
+            if not index.isdigit() or not 1 <= int(index) <= len(self._env):
+                return None
+            digest, principal = self._env[int(index) - 1], Principal(key_id, "BATON_API_KEYS", Scope.ADMIN)
+        else:
+            async with self.deps.uow(read_only=True) as uow:
+                key = await uow.api_keys.by_id(key_id)
+            if key is None or key.revoked_at is not None:
+                return None
+            digest, principal = key.key_hash, Principal(key.id, key.name, key.scope)
+        return principal if hmac.compare_digest(mac, _mac(digest, key_id, until)) else None
+
+
+def _mac(key_hash: str, key_id: str, until: int) -> str:
+    return hmac.new(bytes.fromhex(key_hash), f"baton-session|{key_id}|{until}".encode(), hashlib.sha256).hexdigest()

@@ -32,6 +32,10 @@ class SqlApiKeys:
         row = (await self.conn.execute(select(t.api_keys).where(_k.key_hash == key_hash))).mappings().first()
         return _key(row) if row else None
 
+    async def by_id(self, key_id: str) -> ApiKey | None:
+        row = (await self.conn.execute(select(t.api_keys).where(_k.id == key_id))).mappings().first()
+        return _key(row) if row else None
+
     async def list(self) -> Sequence[ApiKey]:
         rows = await self.conn.execute(select(t.api_keys).order_by(_k.created_at, _k.id))
         return [_key(r) for r in rows.mappings()]
