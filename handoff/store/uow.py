@@ -16,6 +16,7 @@ from handoff.outbox import OutboxRouting
 from handoff.ports import CommitObserver, Notifier
 from handoff.store.chat import SqlChatState
 from handoff.store.customer_side import SqlCustomerSide
+from handoff.store.gauges import SqlGauges
 from handoff.store.keys import SqlApiKeys
 from handoff.store.outbox import SqlOutbox
 from handoff.store.repositories import SqlAgents, SqlCustomers, SqlEvents, SqlExternalRefs, SqlHandoffs
@@ -56,6 +57,7 @@ class SqlUnitOfWork:
     retention: SqlRetention
     sla: SqlSlaClocks
     watermarks: SqlWatermarks
+    gauges: SqlGauges
 
     def __init__(self, engine: AsyncEngine, routing: OutboxRouting, notifier: Notifier | None = None,
                  *, read_only: bool = False, observer: CommitObserver | None = None) -> None:
@@ -101,6 +103,7 @@ class SqlUnitOfWork:
         self.retention = SqlRetention(conn)
         self.sla = SqlSlaClocks(conn)
         self.watermarks = SqlWatermarks(conn)
+        self.gauges = SqlGauges(conn)
         self._pending = []
         return self
 
