@@ -31,7 +31,6 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
-from starlette.routing import Match
 
 from handoff.models import Priority, Status
 from handoff.ports import StateGauges
@@ -226,28 +225,35 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
+def _candidates(routes: Sequence[Any]) -> Iterator[tuple[Any, Any, str]]:
+    """(path regex, methods or None, template) of every route, those of included routers flattened."""
+    for r in routes:
+        contexts = getattr(r, "effective_route_contexts", None)  # FastAPI's included routers (0.120+)
+        if contexts is not None:
+            for c in contexts():
+                yield c.path_regex, getattr(c, "methods", None), c.path_format
+        elif getattr(r, "path_regex", None) is not None:
+            yield r.path_regex, getattr(r, "methods", None), r.path_format
+
+
 def route_template(scope: Scope, routes: Sequence[Any]) -> str:
     """The template of the route that served (or would serve) this request: ``/v1/handoffs/{handoff_id}``.
 
     The router leaves the route in the scope; a request refused before routing (401 at the key gate, 413) is
-    matched here against the app's routes. Nothing matched: ``unmatched``.
+    matched here against the app's routes. Nothing matched: ``unmatched`` (one label value, not one per path).
     """
-    route = scope.get("route")
-    if route is None:
-        partial = None
-        for candidate in routes:
-            try:
-                match, _ = candidate.matches(scope)
-            except Exception:  # noqa: S112 — a route that cannot read this scope simply does not match
-                continue
-            if match is Match.FULL:
-                route = candidate
-                break
-            if match is Match.PARTIAL and partial is None:
-                partial = candidate
-        route = route or partial
-    template = getattr(route, "path_format", None) or getattr(route, "path", None)
-    return str(template) if template else UNMATCHED
+    template = getattr(scope.get("route"), "path_format", None)
+    if template:
+        return str(template)
+    path, method = scope.get("path", ""), scope.get("method", "")
+    partial = None
+    for regex, methods, fmt in _candidates(routes):
+        if not regex.match(path):
+            continue
+        if not methods or method in methods or (method == "HEAD" and "GET" in methods):
+            return str(fmt)
+        partial = partial or str(fmt)  # the path matched, the method did not (405)
+    return partial or UNMATCHED
 
 
 class RequestMetrics:
