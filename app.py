@@ -95,6 +95,7 @@ class Runtime:
     analytics: Any = None  # handoff.services.analytics.Analytics: every figure (API, dashboard, reports, chat)
     ticks: Any = None  # scheduler.Ticks: the process's one scheduler; parts register their ticks on it
     listener: Any = None  # handoff.store.wakeups.Listener: PostgreSQL LISTEN for other processes' commits
+    metrics: Any = None  # bot.web.metrics.Metrics: this process's counters (the dispatcher's, the SLA tick's, HTTP)
 
     def rules_path(self) -> Path:
         return Path(self.config.rules) if self.config.rules else ROOT / "config" / "rules.yaml"
@@ -188,6 +189,7 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
     ``clock`` (anything with ``now()``) replaces the system clock, for tests that need one fixed moment.
     """
 
+    from bot.web.metrics import Metrics
     from handoff.callbacks import CallbackPolicy
     from handoff.config import ConfigError, load_config
     from handoff.decide import RuleEngine, Rules
@@ -241,7 +243,8 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
                  actions=AgentActions(deps), queries=Queries(deps),
                  conversation=Conversation(deps), routing=routing, destinations=destinations,
                  callbacks=callbacks, waits=waits, labels=QueueLabels(config.queues))
-    rt.sla = holder["sla"] = SlaEngine(deps, rule_engine, calendars)
+    rt.metrics = Metrics()
+    rt.sla = holder["sla"] = SlaEngine(deps, rule_engine, calendars, telemetry=rt.metrics)
     rt.analytics = Analytics(deps, default_zone=rules.business_hours.timezone)
     rt.ticks = Ticks()
     rt.ticks.add("sla", config.sla.tick_seconds, rt.sla.tick)
@@ -256,7 +259,7 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
     names = [d.name for d in destinations]
     if len(set(names)) != len(names):
         raise ConfigError(f"two outbox destinations share a name: {names}")
-    rt.dispatcher = Dispatcher(deps, destinations)
+    rt.dispatcher = Dispatcher(deps, destinations, telemetry=rt.metrics)
     holder["dispatcher"] = rt.dispatcher
     # PostgreSQL: other processes' commits wake this one's dispatcher and SLA tick at once (polling stays).
     rt.listener = Listener(engine)
@@ -274,10 +277,17 @@ async def sync_agents(rt: Runtime) -> None:
         await uow.commit()
 
 
+async def read_state(rt: Runtime) -> Any:
+    """The database state ``/metrics`` exports as gauges (:class:`handoff.ports.StateGauges`), one read transaction."""
+    async with rt.deps.uow(read_only=True) as uow:
+        return await uow.gauges.snapshot()
+
+
 def create_app(rt: Runtime, *, run_dispatcher: bool = True) -> Any:
     """The ASGI app: the ``/v1`` API plus, in its lifespan, the dispatcher loop."""
     from bot.web.api import WebContext, create_api
     from bot.web.auth import KeyAuth
+    from bot.web.metrics import MetricsEndpoint, RequestMetrics
     from handoff.services.keys import ApiKeys
     from templates import Renderer
 
@@ -285,13 +295,19 @@ def create_app(rt: Runtime, *, run_dispatcher: bool = True) -> Any:
                      auth=KeyAuth(ApiKeys(rt.deps, rt.settings.api_keys)),
                      renderer=Renderer(), readiness=rt.readiness, limits=rt.config.limits,
                      queue_labels=rt.labels, reload_rules=rt.reload_rules, estimate_wait=rt.waits.intake_wait,
-                     analytics=rt.analytics)
+                     analytics=rt.analytics,
+                     metrics=MetricsEndpoint(rt.metrics, read_state=lambda: read_state(rt), now=rt.deps.now,
+                                             queues=sorted(rt.config.queues),
+                                             destinations=lambda: [d.name for d in rt.destinations],
+                                             public=rt.config.metrics.public))
     api = create_api(ctx)
     for integ in rt.integrations:
         integ.mount(api)
     from bot.web.limits import CleanUrl
 
-    api.add_middleware(CleanUrl)  # type: ignore[arg-type]  # added last = runs first, before every gate
+    api.add_middleware(CleanUrl)  # type: ignore[arg-type]  # runs before every gate …
+    # … and request timing around everything, so the gates' answers (401, 413, 422) are timed and counted too.
+    api.add_middleware(RequestMetrics, metrics=rt.metrics, routes=lambda: api.router.routes)  # type: ignore[arg-type]
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[None]:
@@ -317,6 +333,7 @@ def create_app(rt: Runtime, *, run_dispatcher: bool = True) -> Any:
             for integ in reversed(rt.integrations):
                 await integ.stop()
             await rt.engine.dispose()
+            rt.metrics.process_exit()
             log.info("stopped cleanly")
 
     api.router.lifespan_context = lifespan
@@ -472,6 +489,7 @@ async def run_worker(rt: Runtime) -> int:
         await rt.listener.stop()
         rt.ticks.shutdown()
         await rt.engine.dispose()
+        rt.metrics.process_exit()
     return 0
 
 

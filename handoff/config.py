@@ -161,12 +161,21 @@ class AnalyticsConfig(_Model):
     reports: ReportsConfig = ReportsConfig()
 
 
+class MetricsConfig(_Model):
+    """``GET /metrics`` (Prometheus text format)."""
+
+    public: bool = Field(default=False, description=(
+        "serve /metrics without an API key (for a scraper on a private network); by default it needs an "
+        "admin-scope key as 'Authorization: Bearer <key>'"))
+
+
 class BatonConfig(_Model):
     queues: dict[QueueName, QueueConfig] = Field(default_factory=lambda: {q: QueueConfig() for q in DEFAULT_QUEUES})
     agents: list[AgentConfig] = Field(default_factory=list)
     limits: Limits = Limits()
     outbox: OutboxConfig = OutboxConfig()
     chat: ChatConfig = ChatConfig()
+    metrics: MetricsConfig = MetricsConfig()
     rules: str | None = Field(default=None, description="path of the rules file; the bundled one if unset")
     customer_token_grace_hours: Annotated[float, Field(ge=0, le=24 * 365)] = 24.0
     customer_updates: CustomerUpdatesConfig = CustomerUpdatesConfig()

@@ -373,11 +373,55 @@ class AnalyticsRepository(Protocol):
 
     async def conversations(self, since: datetime, until: datetime) -> Conversations: ...
 
-    async def live_queue(self, now: datetime) -> Sequence[tuple[str, str, int, float]]: ...
-
     async def report_conversations(self, source: str, hour: datetime, conversations: int, now: datetime) -> None: ...
 
     async def add_evaluations(self, counts: Mapping[tuple[str, datetime], int], now: datetime) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class QueueDepth:
+    """Waiting (``queued``) handoffs of one queue and priority, and when the oldest of them was created."""
+
+    queue: str
+    priority: str
+    count: int
+    oldest_created_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxDepth:
+    """Outbox items of one destination in one status (``pending``, ``delivering``, ``dead``), oldest first."""
+
+    destination: str
+    status: str
+    count: int
+    oldest_created_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StateGauges:
+    """The state of the whole deployment as the database holds it (what ``/metrics`` exports as gauges).
+
+    ``open_by_status`` counts claimed and pending_customer handoffs; ``clocks_running`` the SLA clocks neither
+    stopped nor paused, by kind. Only what the database has rows for: absent keys mean zero.
+    """
+
+    queues: Sequence[QueueDepth]
+    open_by_status: Mapping[str, int]
+    outbox: Sequence[OutboxDepth]
+    clocks_running: Mapping[str, int]
+
+
+class GaugeRepository(Protocol):
+    """Aggregate reads of current state, a fixed number of GROUP BY statements whatever the data size."""
+
+    async def queue_depth(self) -> Sequence[QueueDepth]:
+        """Queued handoffs by (queue, priority), with the oldest ``created_at`` of each group."""
+        ...
+
+    async def snapshot(self) -> StateGauges:
+        """Everything ``/metrics`` exports from the database, read in one transaction."""
+        ...
 
 
 class UnitOfWork(Protocol):
@@ -400,6 +444,7 @@ class UnitOfWork(Protocol):
     sla: SlaClockRepository
     watermarks: WatermarkRepository
     analytics: AnalyticsRepository
+    gauges: GaugeRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -441,3 +486,30 @@ class Notifier(Protocol):
 
 
 JSON = dict[str, Any]
+
+
+class Telemetry(Protocol):
+    """What the use cases report as they act, for an edge that counts it (``bot/web/metrics.py``: Prometheus).
+
+    Called after the fact is committed, from the event loop: implementations must be cheap and never raise.
+    Arguments are bounded vocabularies (destination names, clock kinds), never ids or personal data.
+    """
+
+    def outbox_delivery(self, destination: str, result: str, seconds: float | None) -> None:
+        """One outbox item's attempt ended: ``result`` is ``delivered`` (``seconds`` from the item's creation to
+        its delivery), ``retry`` (scheduled again) or ``dead`` (dead-lettered); ``seconds`` is None for the last two."""
+        ...
+
+    def sla_alert(self, kind: str, clock: str) -> None:
+        """The SLA engine recorded a ``warning`` or a ``breach`` of a clock of kind ``clock``."""
+        ...
+
+
+class NoTelemetry:
+    """The default :class:`Telemetry`: counts nothing."""
+
+    def outbox_delivery(self, destination: str, result: str, seconds: float | None) -> None:
+        return None
+
+    def sla_alert(self, kind: str, clock: str) -> None:
+        return None

@@ -15,6 +15,7 @@ from bot.web import errors
 from bot.web.auth import KeyAuth
 from bot.web.limits import CUSTOMER_ROUTE, BodyLimit, HeaderGate, header
 from bot.web.limits import Scope as AsgiScope
+from bot.web.metrics import CONTENT_TYPE, MetricsEndpoint
 from bot.web.ratelimit import TokenBuckets
 from bot.web.schemas import (
     AgentBody,
@@ -76,6 +77,7 @@ class WebContext:
     queue_labels: QueueLabels = field(default_factory=QueueLabels)
     reload_rules: Callable[[], str] | None = None
     analytics: Analytics | None = None
+    metrics: MetricsEndpoint | None = None  # GET /metrics (Prometheus) and the evaluation counter
 
 
 API_DESCRIPTION = """\
@@ -165,6 +167,8 @@ def create_api(ctx: WebContext) -> FastAPI:
         d: Decision = await ctx.intake.evaluate(body)
         if ctx.analytics is not None:
             await ctx.analytics.count_evaluation(body.source)
+        if ctx.metrics is not None:
+            ctx.metrics.metrics.evaluation(d.escalate)
         msg = customer_message(body.customer.locale, d.queue, None, None, None) if d.escalate else ""
         return EvaluateOut(escalate=d.escalate, urgency=d.urgency, reasons=[r.as_dict() for r in d.reasons],  # type: ignore[misc]
                            topic=d.topic, priority=d.priority, queue=d.queue, why=d.why,
@@ -304,6 +308,19 @@ def create_api(ctx: WebContext) -> FastAPI:
         ok, details = await ctx.readiness()
         status = details.pop("status", None) or ("ready" if ok else "not ready")
         return JSONResponse({"status": status, **details}, status_code=200 if ok else 503)
+
+    if ctx.metrics is not None:
+        endpoint = ctx.metrics
+        # An admin key by default (a Prometheus scrape config sends it as `authorization: credentials:`);
+        # `metrics: {public: true}` in BATON_CONFIG serves it keyless, for a scraper on a private network.
+        gate = [] if endpoint.public else [Depends(ctx.auth.require(Scope.ADMIN))]
+
+        @app.get("/metrics", tags=["health"], dependencies=gate, response_class=Response, responses={
+            200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}})
+        async def metrics() -> Response:
+            """Prometheus metrics: counters per process (multiprocess mode on one host); state gauges from the
+            database. Needs an admin key unless `metrics.public` is set."""
+            return Response(await endpoint.render(), media_type=CONTENT_TYPE)
 
     app.add_middleware(BodyLimit, max_bytes=ctx.limits.max_body_bytes,  # type: ignore[arg-type]
                        read_seconds=ctx.limits.body_read_seconds)

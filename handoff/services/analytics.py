@@ -29,6 +29,7 @@ from handoff.analytics import (
     metrics,
     parse_period,
 )
+from handoff.ports import QueueDepth
 from handoff.services.common import Deps
 
 EVALUATION_FLUSH_SECONDS = 10.0
@@ -36,6 +37,12 @@ DASHBOARD_GROUPS = ("hour", "weekday", "reason", "day", "agent", "confidence")
 #: The AI hand-off quality columns, per trigger reason and per confidence band.
 AI_QUALITY_KEYS = ("handoffs", "resolved", "resolution_rate", "avoidable", "avoidable_rate", "reescalated",
                    "reescalation_rate", "confidence_mean", "resolution_p50_s", "csat_mean")
+
+
+def _waiting(depths: Sequence[QueueDepth], now: datetime) -> list[tuple[str, str, int, float]]:
+    """(queue, priority, waiting, oldest wait in seconds) from the live queue depth."""
+    return [(d.queue, d.priority, d.count,
+             max(0.0, (now - d.oldest_created_at).total_seconds()) if d.oldest_created_at else 0.0) for d in depths]
 
 
 def hour_of(at: datetime) -> datetime:
@@ -127,7 +134,7 @@ class Analytics:
         now = self.deps.now()
         async with self.deps.uow(read_only=True) as uow:
             clocks = await uow.analytics.clocks(period.start, period.end)
-            live = await uow.analytics.live_queue(now)
+            live = _waiting(await uow.gauges.queue_depth(), now)
         g = report.pop("groups")
         agents = [{"agent": r["key"], "display_name": r["display_name"], "handled": r["handoffs"],
                    "score": r["score"], "components": r["components"], "inputs": r["inputs"],
@@ -156,7 +163,7 @@ class Analytics:
         so_far = Period(day.start, max(now, day.start + timedelta(seconds=1)), day.timezone)
         async with self.deps.uow(read_only=True) as uow:
             cur = await uow.analytics.cohort(so_far.start, so_far.end, (), self.tune)
-            live = await uow.analytics.live_queue(now)
+            live = _waiting(await uow.gauges.queue_depth(), now)
             conv = await uow.analytics.conversations(so_far.start, so_far.end)
         m = self._metrics(cur[""][None], conv.total)
         m["queued"] = sum(n for _, _, n, _ in live)

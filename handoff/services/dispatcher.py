@@ -16,10 +16,11 @@ import socket
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from handoff.outbox import Destination, NotAttempted, OutboxItem, PermanentFailure, RetryLater, RetryPolicy
+from handoff.ports import NoTelemetry, Telemetry
 from handoff.services.common import Deps
 
 log = logging.getLogger("baton.dispatcher")
@@ -27,10 +28,11 @@ log = logging.getLogger("baton.dispatcher")
 
 @dataclass
 class _Outcome:
-    done: list[int] = field(default_factory=list)
+    done: list[OutboxItem] = field(default_factory=list)
     retry: list[tuple[OutboxItem, float, str, bool]] = field(default_factory=list)  # item, delay, error, counted
     dead: list[tuple[OutboxItem, str]] = field(default_factory=list)
     release: list[int] = field(default_factory=list)
+    postponed: set[int] = field(default_factory=set)  # retried without an attempt (the destination was paused)
 
 
 class Dispatcher:
@@ -40,12 +42,14 @@ class Dispatcher:
         deps: the shared use-case dependencies (unit of work, clock, config).
         destinations: the destinations this dispatcher delivers to; items for others are left alone.
         worker_id: the lease owner name; defaults to host:pid:random.
+        telemetry: told each attempt's result once it is committed (delivered, retry, dead), for metrics.
     """
 
     def __init__(self, deps: Deps, destinations: Sequence[Destination], *, worker_id: str | None = None,
-                 policy: RetryPolicy | None = None) -> None:
+                 policy: RetryPolicy | None = None, telemetry: Telemetry | None = None) -> None:
         cfg = deps.config.outbox
         self.deps = deps
+        self.telemetry: Telemetry = telemetry or NoTelemetry()
         self.destinations = {d.name: d for d in destinations}
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
         self.policy = policy or RetryPolicy(base_seconds=cfg.backoff_base_seconds, cap_seconds=cfg.backoff_cap_seconds,
@@ -122,7 +126,7 @@ class Dispatcher:
                 out.release.append(item.id)
                 continue
             if result is None:
-                out.done.append(item.id)
+                out.done.append(item)
                 continue
             failed_lanes.add(lane)
             if isinstance(result, PermanentFailure):
@@ -140,6 +144,7 @@ class Dispatcher:
                 if self._stopping or paused_for > 0:
                     if paused_for > 0:  # a destination-wide pause: wait it out without spending an attempt
                         out.retry.append((item, paused_for, "destination paused", False))
+                        out.postponed.add(item.id)
                         out.release.extend(x.id for x in lane[i + 1:])
                     else:
                         out.release.extend(x.id for x in lane[i:])
@@ -160,7 +165,7 @@ class Dispatcher:
                     self._fail(item, out, f"{type(exc).__name__}: {exc}", None)
                     out.release.extend(x.id for x in lane[i + 1:])
                     return
-                out.done.append(item.id)
+                out.done.append(item)
 
     def _retry_later(self, name: str, item: OutboxItem, exc: RetryLater, out: _Outcome) -> None:
         """A lane-scoped failure spends an attempt; a destination-wide one (an outage, a workspace rate limit,
@@ -189,7 +194,7 @@ class Dispatcher:
     async def _record(self, out: _Outcome) -> None:
         now = self.deps.now()
         async with self.deps.uow() as uow:
-            await uow.outbox.complete(out.done, self.worker_id, now)
+            await uow.outbox.complete([i.id for i in out.done], self.worker_id, now)
             for item, delay, error, counted in out.retry:
                 await uow.outbox.reschedule(item.id, self.worker_id, at=now + timedelta(seconds=delay), error=error,
                                             count_attempt=counted)
@@ -199,6 +204,21 @@ class Dispatcher:
             await uow.commit()
         self.stats.update(delivered=len(out.done), retried=len(out.retry), dead=len(out.dead),
                           released=len(out.release))
+        self._report(out, now)
+
+    def _report(self, out: _Outcome, now: datetime) -> None:
+        """Tell the telemetry what this batch's attempts came to (after the commit: only what really happened)."""
+        try:
+            for item in out.done:
+                self.telemetry.outbox_delivery(item.destination, "delivered",
+                                               max(0.0, (now - item.created_at).total_seconds()))
+            for item, _, _, _ in out.retry:
+                if item.id not in out.postponed:
+                    self.telemetry.outbox_delivery(item.destination, "retry", None)
+            for item, _ in out.dead:
+                self.telemetry.outbox_delivery(item.destination, "dead", None)
+        except Exception:  # counting must never cost a delivery
+            log.exception("dispatcher telemetry failed")
 
     async def run(self, stop: asyncio.Event) -> None:
         """Drain until ``stop`` is set; an in-flight batch finishes, leased items not started are released.

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from handoff import lifecycle
 from handoff.models import Actor, Event, EventKind, Handoff, Reason, Status, Surface
-from handoff.ports import UnitOfWork
+from handoff.ports import NoTelemetry, Telemetry, UnitOfWork
 from handoff.services.common import Deps
 from handoff.sla import timing
 from handoff.sla.clocks import ClockKind, ClockOutcome, SlaClock
@@ -95,10 +95,13 @@ class SlaEngine:
         deps: shared collaborators (``deps.config.sla`` is the policy).
         decider: reads frustration in new customer messages (the rules engine).
         calendars: business hours per queue; None counts wall time everywhere.
+        telemetry: told each warning and breach once the tick that recorded it has committed, for metrics.
     """
 
-    def __init__(self, deps: Deps, decider: Frustration | None = None, calendars: Calendars | None = None) -> None:
+    def __init__(self, deps: Deps, decider: Frustration | None = None, calendars: Calendars | None = None,
+                 telemetry: Telemetry | None = None) -> None:
         self.deps = deps
+        self.telemetry: Telemetry = telemetry or NoTelemetry()
         self.cfg = deps.config.sla
         self.policy = SlaPolicy(self.cfg)
         self.decider = decider
@@ -350,23 +353,37 @@ class SlaEngine:
                 # takes the handoff first and the clocks second): its clocks come up again at the next tick.
                 locked = await uow.handoffs.lock_many([c.handoff_id for c in due], skip_locked=True)
                 changed: list[SlaClock] = []
+                recorded: list[Event] = []
                 for clock in due:
                     if clock.handoff_id not in locked:
                         continue
-                    clocks, after = await self._fire(uow, clock, locked.get(clock.handoff_id), now)
+                    clocks, after = await self._fire(uow, clock, locked.get(clock.handoff_id), now, recorded)
                     changed.extend(clocks)
                     if after is not None:  # a bump or re-route saved it: the next clock of it sees that version
                         locked[after.id] = after
                 await uow.sla.save_many(changed, now)
                 await uow.commit()
+            self._report(recorded)
             handled = sum(1 for c in due if c.handoff_id in locked)
             total += handled
             if len(due) < self.cfg.batch_size or handled == 0:  # all busy: the next tick, not a spin
                 return total
 
-    async def _fire(self, uow: UnitOfWork, c: SlaClock, h: Handoff | None, now: datetime
-                    ) -> tuple[list[SlaClock], Handoff | None]:
-        """Act on one due clock of a locked handoff; returns the clocks to write and the handoff as it is now."""
+    def _report(self, events: Sequence[Event]) -> None:
+        """Count the committed warnings and breaches (by clock kind: no ids, no personal data)."""
+        try:
+            for e in events:
+                if e.kind in (EventKind.SLA_WARNING, EventKind.SLA_BREACHED):
+                    self.telemetry.sla_alert("warning" if e.kind is EventKind.SLA_WARNING else "breach",
+                                             str(e.data.get("clock") or "unknown"))
+        except Exception:  # counting must never cost a tick
+            log.exception("SLA telemetry failed")
+
+    async def _fire(self, uow: UnitOfWork, c: SlaClock, h: Handoff | None, now: datetime,
+                    recorded: list[Event] | None = None) -> tuple[list[SlaClock], Handoff | None]:
+        """Act on one due clock of a locked handoff; returns the clocks to write and the handoff as it is now.
+
+        The events recorded are also appended to ``recorded`` (counted once the tick commits)."""
         cal = self.calendar_for(c)
         if h is None or not h.is_open:
             return [timing.stop(c, now, cal, ClockOutcome.CANCELLED)], h
@@ -387,6 +404,8 @@ class SlaEngine:
                 await self._breach(uow, w, c, now, cal)
         for e in w.events:
             uow.record(e)
+        if recorded is not None:
+            recorded.extend(w.events)
         return [w.clocks[i] for i in sorted(w.changed)], w.handoff
 
     async def _watch_fired(self, uow: UnitOfWork, w: _Work, c: SlaClock, now: datetime) -> None:

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from handoff.analytics import CONFIDENCE_BANDS, DIMENSIONS, SUM_FIELDS, Conversations, Sums, Tuning
-from handoff.models import EventKind, Status
+from handoff.models import EventKind
 from handoff.sla.clocks import ClockOutcome
 from handoff.sla.timing import WATCHES
 from handoff.store import tables as t
@@ -207,16 +207,6 @@ class SqlAnalytics:
                    ).where(s.hour >= since, s.hour < until)
         total, reported, evaluations = (await self.conn.execute(q)).one()
         return Conversations(int(total), int(reported), int(evaluations))
-
-    async def live_queue(self, now: datetime) -> Sequence[tuple[str, str, int, float]]:
-        """Waiting handoffs now, per queue and priority: (queue, priority, waiting, oldest wait in seconds)."""
-        h = t.handoffs.c
-        q = (select(h.queue, h.priority, func.count(), func.min(h.created_at))
-             .where(h.status == Status.QUEUED.value).group_by(h.queue, h.priority))
-        rows = []
-        for queue, priority, n, oldest in await self.conn.execute(q):
-            rows.append((queue, priority, int(n), max(0.0, (now - oldest).total_seconds()) if oldest else 0.0))
-        return rows
 
     async def report_conversations(self, source: str, hour: datetime, conversations: int, now: datetime) -> None:
         """A widget's count of AI conversations in one hour (the latest report for the hour wins)."""

@@ -17,6 +17,7 @@ from handoff.ports import CommitObserver, Notifier
 from handoff.store.analytics import SqlAnalytics
 from handoff.store.chat import SqlChatState
 from handoff.store.customer_side import SqlCustomerSide
+from handoff.store.gauges import SqlGauges
 from handoff.store.keys import SqlApiKeys
 from handoff.store.outbox import SqlOutbox
 from handoff.store.repositories import SqlAgents, SqlCustomers, SqlEvents, SqlExternalRefs, SqlHandoffs
@@ -57,6 +58,7 @@ class SqlUnitOfWork:
     retention: SqlRetention
     sla: SqlSlaClocks
     watermarks: SqlWatermarks
+    gauges: SqlGauges
 
     def __init__(self, engine: AsyncEngine, routing: OutboxRouting, notifier: Notifier | None = None,
                  *, read_only: bool = False, observer: CommitObserver | None = None) -> None:
@@ -103,6 +105,7 @@ class SqlUnitOfWork:
         self.sla = SqlSlaClocks(conn)
         self.watermarks = SqlWatermarks(conn)
         self.analytics = SqlAnalytics(conn)
+        self.gauges = SqlGauges(conn)
         self._pending = []
         return self
 
