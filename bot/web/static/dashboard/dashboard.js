@@ -260,7 +260,9 @@
     var change = obj(data.change);
     document.querySelectorAll("#kpis .kpi").forEach(function (tile) {
       var key = tile.dataset.key;
-      tile.querySelector(".kpi-value").textContent = KPI_FORMAT[key](m[key]);
+      var shown = KPI_FORMAT[key](m[key]);
+      if (key === "cost_per_resolution" && isNum(m[key]) && data.currency) { shown += " " + String(data.currency); }
+      tile.querySelector(".kpi-value").textContent = shown;
       var ch = tile.querySelector(".kpi-change");
       var v = change[key];
       ch.className = "kpi-change";
@@ -293,7 +295,9 @@
       cell(tr, fmtFixed(c.response, 1), "num", "median " + fmtDuration(i.first_response_p50_s));
       cell(tr, fmtFixed(c.first_contact_resolution, 1), "num", fmtPct(i.first_contact_resolution_rate) + " at once");
       cell(tr, fmtFixed(c.csat, 1), "num", fmtFixed(i.csat_mean, 2) + " from " + fmtInt(i.csat_responses));
-      cell(tr, fmtFixed(c.accuracy, 1), "num", fmtPct(i.accuracy_rate) + " of " + fmtInt(i.reviewed) + " reviewed");
+      var basis = i.reviewed ? fmtPct(i.accuracy_rate) + " of " + fmtInt(i.reviewed) + " reviewed"
+        : (i.accuracy_source === "none" ? "nothing resolved yet" : fmtPct(i.accuracy_rate) + " held (no review yet)");
+      cell(tr, fmtFixed(c.accuracy, 1), "num", basis);
     });
   }
 
