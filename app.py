@@ -9,6 +9,7 @@
     python3 app.py agents list | python3 app.py agents set ID --status away
     python3 app.py keys create --scope intake [--name widget] | keys list | keys revoke ID
     python3 app.py purge --older-than 90d
+    python3 app.py report daily|weekly [--days-ago N] [--post] [--json]
     python3 app.py teams package --base-url https://baton.example.com [--out baton-teams.zip]
 
 Started by any Python 3.11+ outside ``.venv``, it re-executes itself inside ``.venv`` (creating it first).
@@ -93,6 +94,7 @@ class Runtime:
     integrations: list[Any] = field(default_factory=list)
     sla: Any = None  # handoff.services.sla.SlaEngine: the clocks' keeper (in every commit) and their tick
     analytics: Any = None  # handoff.services.analytics.Analytics: every figure (API, dashboard, reports, chat)
+    reports: Any = None  # handoff.services.reports.Reports: the daily/weekly report's facts and its tick
     ticks: Any = None  # scheduler.Ticks: the process's one scheduler; parts register their ticks on it
     listener: Any = None  # handoff.store.wakeups.Listener: PostgreSQL LISTEN for other processes' commits
     metrics: Any = None  # bot.web.metrics.Metrics: this process's counters (the dispatcher's, the SLA tick's, HTTP)
@@ -201,6 +203,7 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
     from handoff.services.dispatcher import Dispatcher
     from handoff.services.intake import Intake
     from handoff.services.queries import Queries
+    from handoff.services.reports import Reports
     from handoff.services.sla import SlaEngine
     from handoff.services.waits import WaitTimes
     from handoff.sla.calendar import Calendars
@@ -261,6 +264,11 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
         raise ConfigError(f"two outbox destinations share a name: {names}")
     rt.dispatcher = Dispatcher(deps, destinations, telemetry=rt.metrics)
     holder["dispatcher"] = rt.dispatcher
+    reports = config.analytics.reports
+    wanted = (("slack", reports.slack_channel), ("teams", reports.teams_channel))
+    rt.reports = Reports(deps, rt.analytics, [(n, ch) for n, ch in wanted if ch and n in names])
+    if rt.reports.targets:
+        rt.ticks.add("reports", reports.tick_seconds, rt.reports.tick)
     # PostgreSQL: other processes' commits wake this one's dispatcher and SLA tick at once (polling stays).
     rt.listener = Listener(engine)
     rt.listener.on(OUTBOX, rt.dispatcher.notify)
@@ -647,10 +655,11 @@ def cmd_agents(args: argparse.Namespace) -> int:
 
 
 def cmd_admin(args: argparse.Namespace) -> int:
-    """``keys`` and ``purge`` (bot/admin_cli.py)."""
+    """``keys``, ``purge`` and ``report`` (bot/admin_cli.py)."""
     from bot import admin_cli
 
-    return _with_runtime(lambda rt: (admin_cli.keys if args.command == "keys" else admin_cli.purge)(args, rt))
+    work = {"keys": admin_cli.keys, "purge": admin_cli.purge, "report": admin_cli.report}[args.command]
+    return _with_runtime(lambda rt: work(args, rt))
 
 
 def cmd_teams(args: argparse.Namespace) -> int:
@@ -746,7 +755,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     admin_cli.check_args(p, args)
     handlers = {"serve": cmd_serve, "migrate": cmd_migrate, "worker": cmd_worker, "demo": cmd_demo,
                 "outbox": cmd_outbox, "rules": cmd_rules, "model": cmd_model,
-                "agents": cmd_agents, "keys": cmd_admin, "purge": cmd_admin,
+                "agents": cmd_agents, "keys": cmd_admin, "purge": cmd_admin, "report": cmd_admin,
                 "teams": cmd_teams}
     return handlers[command](args)
 

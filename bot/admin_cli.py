@@ -1,4 +1,5 @@
-"""Admin commands of ``python3 app.py``: ``keys create|list|revoke`` and ``purge --older-than 90d``."""
+"""Admin commands of ``python3 app.py``: ``keys create|list|revoke``, ``purge --older-than 90d`` and
+``report daily|weekly [--days-ago N] [--post] [--json]``."""
 
 from __future__ import annotations
 
@@ -20,6 +21,13 @@ def add_parsers(sub: Any) -> None:
     k.add_argument("--name", help="what the key is for, e.g. widget (create)")
     p = sub.add_parser("purge", help="remove personal data of handoffs that ended before a cutoff")
     p.add_argument("--older-than", required=True, help="e.g. 90d, 12w, 36h")
+    r = sub.add_parser("report", help="print the daily operations report or the weekly trend (--post: to chat)")
+    r.add_argument("kind", choices=["daily", "weekly"])
+    r.add_argument("--days-ago", type=int, default=1,
+                   help="daily: the day reported (1 = yesterday, 0 = today so far); weekly: its last day (1)")
+    r.add_argument("--json", action="store_true", help="print the facts as JSON instead of text")
+    r.add_argument("--post", action="store_true",
+                   help="also queue it for the analytics.reports Slack/Teams channels (the dispatcher sends it)")
 
 
 def check_args(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -73,4 +81,25 @@ async def purge(args: argparse.Namespace, rt: Any) -> int:
     print(f"purged personal data of handoffs that ended before {cutoff:%Y-%m-%d %H:%M} UTC:")
     for name, n in report.as_dict().items():
         print(f"  {name.replace('_', ' '):<14} {n}")
+    return 0
+
+
+async def report(args: argparse.Namespace, rt: Any) -> int:
+    """Print a report (the same facts and template the scheduled post uses); ``--post`` queues it for chat."""
+    import json
+    import sys
+
+    from templates import Renderer
+
+    days = max(0, min(args.days_ago, 3650))
+    facts = await (rt.reports.daily(-days) if args.kind == "daily" else rt.reports.weekly(1 - days))
+    print(json.dumps(facts, indent=2) if args.json else Renderer().report(facts))
+    if args.post:
+        if not rt.reports.targets:
+            print("baton: no report channel: set analytics.reports.slack_channel / teams_channel in BATON_CONFIG "
+                  "(and configure that surface)", file=sys.stderr)
+            return 1
+        key = f"report:{args.kind}:manual:{rt.deps.now().isoformat()}"
+        n = await rt.reports.post(facts, key)
+        print(f"queued for {n} channel(s): {', '.join(f'{d} {c}' for d, c in rt.reports.targets)}", file=sys.stderr)
     return 0

@@ -168,6 +168,7 @@ class OutboxRouting:
 
 #: Events that live on the timeline only and cause no side effect anywhere: an SLA clock change always rides
 #: with the event that caused it (created, claimed, pending…), which refreshes cards and cases already.
+REPORT = "report"  # an outbox kind no event makes: the scheduled daily/weekly report (handoff.services.reports)
 TIMELINE_ONLY = frozenset({EventKind.SLA_CLOCK, EventKind.REVIEWED})  # the record, no messages
 
 

@@ -17,7 +17,7 @@ from handoff.auth import ApiKey
 from handoff.chat.state import ChatStateRepository
 from handoff.contract import CustomerIn, HandoffIn
 from handoff.models import Agent, Customer, Event, Handoff, Status
-from handoff.outbox import Backlog, OutboxItem
+from handoff.outbox import Backlog, OutboxItem, OutboxMessage
 from handoff.sla.clocks import SlaClock
 
 
@@ -99,10 +99,6 @@ class HandoffRepository(Protocol):
 
     async def held_by(self, agent_id: str, limit: int) -> Sequence[Handoff]:
         """Open handoffs an agent holds (claimed or waiting on the customer), oldest claim first."""
-        ...
-
-    async def stats_since(self, since: datetime) -> Mapping[str, float]:
-        """Counts for a KPI line: created/claimed/resolved since ``since``, queued now, mean wait to claim (s)."""
         ...
 
 
@@ -278,6 +274,10 @@ class CustomerSideRepository(Protocol):
 
 
 class OutboxRepository(Protocol):
+    async def enqueue(self, messages: Sequence[OutboxMessage], now: datetime) -> None:
+        """Write items that no event derives (the scheduled reports), in this transaction."""
+        ...
+
     async def claim(self, *, worker: str, destinations: Sequence[str], limit: int, lane_limit: int,
                     lease_seconds: float, now: datetime) -> list[OutboxItem]:
         """Lease due items: the head of each (handoff, destination) lane and the items right behind it."""
@@ -372,6 +372,8 @@ class AnalyticsRepository(Protocol):
     async def clocks(self, since: datetime, until: datetime) -> Mapping[str, tuple[int, int]]: ...
 
     async def conversations(self, since: datetime, until: datetime) -> Conversations: ...
+
+    async def notable(self, since: datetime, until: datetime, limit: int = 5) -> Sequence[Mapping[str, Any]]: ...
 
     async def report_conversations(self, source: str, hour: datetime, conversations: int, now: datetime) -> None: ...
 

@@ -32,6 +32,29 @@ def truncate(value: Any, limit: int, ellipsis: str = "…") -> str:
     return s if len(s) <= limit else s[: max(0, limit - len(ellipsis))] + ellipsis
 
 
+def pct(value: Any, digits: int = 1) -> str:
+    """A fraction as a percentage (``0.125`` → ``12.5%``); ``—`` when there is none."""
+    return "—" if value is None else f"{float(value) * 100:.{digits}f}%"
+
+
+def signed_pct(value: Any) -> str:
+    """A relative change (``0.12`` → ``+12%``, ``-0.05`` → ``-5%``); ``—`` when there is none."""
+    if value is None:
+        return "—"
+    v = float(value) * 100
+    text = f"{abs(v):.0f}%" if abs(v) >= 10 else f"{abs(v):.1f}%"
+    return ("+" if v > 0 else "-" if v < 0 else "±") + text
+
+
+def span(seconds: Any) -> str:
+    """:func:`duration`, or ``—`` when there is none."""
+    return "—" if seconds is None else duration(seconds)
+
+
+def num(value: Any) -> str:
+    return "—" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def duration(seconds: Any) -> str:
     """``75`` → ``1m 15s``; ``3600`` → ``1h 0m``."""
     s = max(0, int(float(seconds)))
@@ -54,13 +77,18 @@ class Renderer:
             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False,
             auto_reload=False,  # templates ship with the code; no stat() per render
         )
-        self.env.filters.update(json=_json, mrkdwn=mrkdwn_escape, truncate_to=truncate, duration=duration)
+        self.env.filters.update(json=_json, mrkdwn=mrkdwn_escape, truncate_to=truncate, duration=duration, pct=pct,
+                                signed_pct=signed_pct, span=span, num=num)
 
     def text(self, template: str, /, **context: Any) -> str:
         return self.env.get_template(template).render(**context).strip()
 
     def json(self, template: str, /, **context: Any) -> Any:
         return json.loads(self.env.get_template(template).render(**context))
+
+    def report(self, facts: Any, markup: str = "plain") -> str:
+        """The daily or weekly report (``facts["report"]``) as text in ``markup``: plain, slack or teams."""
+        return self.text(f"reports/{facts['report']}.txt.j2", f=facts, markup=markup)
 
     def customer_text(self, kind: str, locale: str, **facts: Any) -> str:
         """The customer-facing message ``kind`` in the customer's language, falling back to English.

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
 
 from bot.slack.calls import SlackCalls
 from bot.slack.people import People
 from bot.slack.render import SlackRenderer
-from handoff.chat.commands import start_of_day
+from handoff.chat.commands import Today
 from handoff.chat.surface import digest
 from handoff.services.queries import Queries
 
@@ -24,8 +23,9 @@ DEBOUNCE_SECONDS = 2.0
 
 class HomePublisher:
     def __init__(self, queries: Queries, calls: SlackCalls, renderer: SlackRenderer, people: People,
-                 clock: object) -> None:
+                 clock: object, today: Today) -> None:
         self.queries = queries
+        self.today = today
         self.calls = calls
         self.renderer = renderer
         self.people = people
@@ -39,10 +39,9 @@ class HomePublisher:
         """Render and publish one user's Home tab (unless ``force`` is off and it would not change)."""
         self.viewers.add(slack_user)
         agent_id = await self.people.agent_id(slack_user)
-        now: datetime = self.clock.now()  # type: ignore[attr-defined]
         view = self.renderer.home(await self.queries.agent(agent_id), agent_id, await self.queries.queue(None, 25),
                                   await self.queries.held_by(agent_id, 15),
-                                  await self.queries.stats(start_of_day(now)))
+                                  await self.today())
         shown = digest(view)
         if not force and self._shown.get(slack_user) == shown:
             return

@@ -48,13 +48,13 @@ class SlackIntegration:
         self.renderer = SlackRenderer(crm_urls=crm_urls)
         self.people = People(rt.queries, names=self.calls.user_name,
                              rename=lambda agent_id, name: rt.actions.update_agent(agent_id, {"display_name": name}))
-        self.home = HomePublisher(rt.queries, self.calls, self.renderer, self.people, rt.deps)
+        self.home = HomePublisher(rt.queries, self.calls, self.renderer, self.people, rt.deps, rt.analytics.today)
         self.surface = SlackSurface(self.calls, self.renderer, default_channel=settings.slack_default_channel)
         self.destination = CardDelivery(rt.deps, rt.queries, self.surface, on_change=self.home.changed)
         self.destinations = [self.destination]
         self.services = SlackServices(actions=rt.actions, queries=rt.queries, conversation=rt.conversation,
                                       renderer=self.renderer, people=self.people, home=self.home, config=rt.config,
-                                      commands=ChatCommands(rt.actions, rt.queries))
+                                      commands=ChatCommands(rt.actions, rt.queries, rt.analytics.today))
         self.bolt = build_bolt_app(self.client, secret, self.services)
         self.gate = SlackRequestGate(secret) if secret else None
         self._socket: Any = None

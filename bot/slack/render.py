@@ -121,6 +121,17 @@ class SlackRenderer:
         return (mrkdwn_cut(fallback + text, 300),
                 self._blocks("thread_note", kind=kind, text=text, who=who, reason=reason, mention_text=mention_text))
 
+    def report(self, facts: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        """A report: (fallback text, mrkdwn sections of at most 3,000 characters, split between lines)."""
+        text = self.r.report(facts, "slack")
+        sections: list[str] = [""]
+        for line in text.splitlines():
+            if len(sections[-1]) + len(line) + 1 > 3000:
+                sections.append("")
+            sections[-1] = (sections[-1] + "\n" + line[:3000]) if sections[-1] else line[:3000]
+        title = text.splitlines()[0].strip("*") if text else "Baton report"
+        return title[:150], [{"type": "section", "text": {"type": "mrkdwn", "text": s}} for s in sections[:50] if s]
+
     def management(self, view: Any, agents: Mapping[str, Agent]) -> tuple[str, list[Any]]:
         """The management card (:class:`handoff.chat.surface.ManagementView`)."""
         h = view.handoff
@@ -159,7 +170,7 @@ class SlackRenderer:
         return self._blocks("queue_list", title=title, items=handoffs, marks=PRIORITY_MARK, empty=empty)
 
     def home(self, agent: Agent | None, agent_id: str, queue: Sequence[Handoff], mine: Sequence[Handoff],
-             stats: Mapping[str, float]) -> dict[str, Any]:
+             stats: Mapping[str, Any]) -> dict[str, Any]:
         view: dict[str, Any] = self.r.json("slack/home.json.j2", A=ActionId, agent=agent, agent_id=agent_id,
                                            queue=queue, mine=mine, stats=stats, marks=PRIORITY_MARK,
                                            values={h.id: Ref(handoff_id=h.id).encode() for h in queue})
@@ -168,5 +179,6 @@ class SlackRenderer:
     def help(self) -> list[Any]:
         return self._blocks("help")
 
-    def stats(self, stats: Mapping[str, float]) -> list[Any]:
-        return self._blocks("stats", stats=stats, wait=duration(stats.get("mean_wait_seconds", 0)))
+    def stats(self, stats: Mapping[str, Any]) -> list[Any]:
+        """Today's KPIs (:meth:`handoff.services.analytics.Analytics.today`)."""
+        return self._blocks("stats", stats=stats)

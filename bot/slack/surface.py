@@ -7,6 +7,7 @@ No delivery rules here: which channel, when to update, bursts and fallbacks belo
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from bot.slack.calls import SlackCalls
 from bot.slack.people import SURFACE, looks_like_slack_user
@@ -44,6 +45,9 @@ class SlackSurface:
 
     def management(self, view: ManagementView, agents: Mapping[str, Agent]) -> Rendered:
         return Rendered(*self.renderer.management(view, agents))
+
+    def report(self, facts: Mapping[str, Any]) -> Rendered:
+        return Rendered(*self.renderer.report(facts))
 
     def customer_messages(self, texts: Sequence[str]) -> Rendered:
         return Rendered(*self.renderer.customer_messages(texts))

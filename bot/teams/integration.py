@@ -44,8 +44,8 @@ class TeamsIntegration:
         self.destination = CardDelivery(rt.deps, rt.queries, self.surface)
         self.destinations = [self.destination]
         self.listeners = TeamsListeners(deps=rt.deps, actions=rt.actions, queries=rt.queries, chat=rt.conversation,
-                                        commands=ChatCommands(rt.actions, rt.queries), surface=self.surface,
-                                        renderer=self.renderer)
+                                        commands=ChatCommands(rt.actions, rt.queries, rt.analytics.today),
+                                        surface=self.surface, renderer=self.renderer)
 
     # The adapter is built before the listeners (they need the surface, which needs the adapter): late binding.
     async def _on_conversation(self, conversation: Any) -> None:

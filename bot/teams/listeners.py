@@ -199,8 +199,7 @@ class TeamsListeners:
         elif answer.kind == "status":
             drawn = r.text_card(answer.title, ["Routing and wait estimates use it from now on."])
         elif answer.kind == "stats":
-            s = answer.stats
-            drawn = r.text_card(answer.title, [f"{k.replace('_', ' ')}: {v:g}" for k, v in s.items()])
+            drawn = r.stats(answer.title, answer.stats)
         else:
             drawn = r.text_card("Baton commands", [
                 *(f"{name}: {COMMAND_DESCRIPTIONS[name]}" for name in COMMANDS),

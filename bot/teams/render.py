@@ -200,5 +200,16 @@ class TeamsRenderer:
         lines = [f"{h.priority.value} · {h.queue} · {h.summary or h.why} · {h.id}" for h in handoffs] or [empty]
         return Rendered(title, self._card("simple", title=title, lines=lines, buttons=[], note=None))
 
+    def stats(self, title: str, stats: Mapping[str, Any]) -> Rendered:
+        """Today's KPIs (the ``stats`` command), from ``templates/reports/today.txt.j2``."""
+        lines = self.r.text("reports/today.txt.j2", f=stats).splitlines()
+        return self.text_card(title, [line for line in lines if line.strip()])
+
+    def report(self, facts: Mapping[str, Any]) -> Rendered:
+        """A report as a card: its first line the title, the others lines of Teams markdown."""
+        lines = [line for line in self.r.report(facts, "teams").splitlines() if line.strip()]
+        title = lines[0].replace("**", "") if lines else "Baton report"
+        return self.text_card(title, lines[1:80])
+
     def text_card(self, title: str, lines: Sequence[str], note: str | None = None) -> Rendered:
         return Rendered(title, self._card("simple", title=title, lines=list(lines), buttons=[], note=note))

@@ -8,6 +8,7 @@ No delivery rules here: which channel, when to update, bursts and fallbacks belo
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import quote
 
 from microsoft_agents.activity import Activity, Attachment
@@ -83,6 +84,9 @@ class TeamsSurface:
 
     def management(self, view: ManagementView, agents: Mapping[str, Agent]) -> Rendered:
         return self.renderer.management(view, agents)
+
+    def report(self, facts: Mapping[str, Any]) -> Rendered:
+        return self.renderer.report(facts)
 
     def customer_messages(self, texts: Sequence[str]) -> Rendered:
         return self.renderer.thread_note("customer_message", texts, "the customer", None)

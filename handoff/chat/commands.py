@@ -4,9 +4,9 @@ surface. Slack's ``/handoff …`` and a Teams message to the bot both end here; 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from typing import Any
 
 from handoff.errors import DomainError
 from handoff.models import AgentStatus, Handoff, Surface
@@ -40,7 +40,7 @@ class CommandAnswer:
     handoffs: Sequence[Handoff] = ()
     handoff: Handoff | None = None
     status: AgentStatus | None = None
-    stats: Mapping[str, float] = field(default_factory=dict)
+    stats: Mapping[str, Any] = field(default_factory=dict)
     message: str | None = None
 
 
@@ -50,16 +50,17 @@ def parse(text: str) -> tuple[str, str]:
     return (words[0].lower() if words else "help", words[1].strip() if len(words) > 1 else "")
 
 
-def start_of_day(now: datetime) -> datetime:
-    return datetime.combine(now.date(), time(0), tzinfo=now.tzinfo)
+Today = Callable[[], Awaitable[Mapping[str, Any]]]
+"""Today's KPIs (:meth:`handoff.services.analytics.Analytics.today`): the same figures as the dashboard's."""
 
 
 class ChatCommands:
     """Runs one command for an agent, tagged with the surface it came from."""
 
-    def __init__(self, actions: AgentActions, queries: Queries) -> None:
+    def __init__(self, actions: AgentActions, queries: Queries, today: Today) -> None:
         self.actions = actions
         self.queries = queries
+        self.today = today
 
     async def run(self, name: str, arg: str, agent_id: str, source: Surface) -> CommandAnswer:
         if name == "queue":
@@ -85,6 +86,5 @@ class ChatCommands:
             agent = await self.actions.update_agent(agent_id, {"status": status})
             return CommandAnswer("status", f"Your status is now {agent.status.value}.", status=agent.status)
         if name == "stats":
-            stats = await self.queries.stats(start_of_day(self.actions.deps.now()))
-            return CommandAnswer("stats", "Today's numbers", stats=stats)
+            return CommandAnswer("stats", "Today's numbers", stats=await self.today())
         return CommandAnswer("help", "Baton commands")

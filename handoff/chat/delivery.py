@@ -36,7 +36,7 @@ from handoff.chat.surface import (
 )
 from handoff.errors import NotFound
 from handoff.models import Agent, Event, EventKind, Handoff, Status
-from handoff.outbox import NotAttempted, OutboxItem, PermanentFailure
+from handoff.outbox import REPORT, NotAttempted, OutboxItem, PermanentFailure
 from handoff.ports import ExternalRef
 from handoff.services.common import Deps
 from handoff.services.queries import Queries
@@ -161,6 +161,9 @@ class CardDelivery:
                 k += len(run)
 
     async def deliver(self, item: OutboxItem) -> None:
+        if item.kind == REPORT:  # the daily/weekly report: no handoff, a channel of its own
+            await self.surface.post(str(item.payload["channel"]), self.surface.report(item.payload["facts"]))
+            return
         handoff_id = item.handoff_id
         if handoff_id is None:
             return

@@ -142,6 +142,11 @@ class ChatSurface(Protocol):
         """The management card (posted to ``sla.management.channels[<surface>]``) with its Acknowledge button."""
         ...
 
+    def report(self, facts: Mapping[str, Any]) -> Rendered:
+        """The daily operations report or the weekly trend (:mod:`handoff.services.reports`), from
+        ``templates/reports/``."""
+        ...
+
     def channel_broken(self, channel: str, error: str, queue_label: str, fallback: str) -> str:
         """The notice to the queue lead when ``channel`` cannot take cards (plain text in the surface's markup)."""
         ...

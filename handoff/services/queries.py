@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from handoff.cards import HandoffCard, build_card
 from handoff.errors import NotFound
@@ -80,11 +79,6 @@ class Queries:
         """The agent a surface user id (``handles[surface]``) belongs to, if configured."""
         async with self.deps.uow(read_only=True) as uow:
             return await uow.agents.by_handle(surface, handle)
-
-    async def stats(self, since: datetime) -> Mapping[str, float]:
-        """Today's KPIs (or since any instant): created, claimed, resolved, queued now, open, mean wait."""
-        async with self.deps.uow(read_only=True) as uow:
-            return await uow.handoffs.stats_since(since)
 
     async def handoff_for_ref(self, system: str, kind: str, external_id: str) -> str | None:
         """The handoff behind an outside id (a Slack card's ``channel:ts``), if any."""

@@ -208,6 +208,26 @@ class SqlAnalytics:
         total, reported, evaluations = (await self.conn.execute(q)).one()
         return Conversations(int(total), int(reported), int(evaluations))
 
+    async def notable(self, since: datetime, until: datetime, limit: int = 5) -> Sequence[Mapping[str, Any]]:
+        """The period's SLA breaches and its lowest ratings (≤ 2), newest first, ``limit`` of each."""
+        h, e, r = t.handoffs.c, t.events.c, t.csat_responses.c
+        cols = (h.id, h.priority, h.queue, h.trigger_reason, h.claimed_by)
+        breaches = (select(*cols, e.at, e.data).join(t.handoffs, h.id == e.handoff_id)
+                    .where(e.kind == EventKind.SLA_BREACHED.value, e.at >= since, e.at < until)
+                    .order_by(e.at.desc(), e.id.desc()).limit(limit))
+        low = (select(*cols, r.at, r.score).join(t.handoffs, h.id == r.handoff_id)
+               .where(r.score <= 2, r.at >= since, r.at < until).order_by(r.at.desc()).limit(limit))
+        out: list[dict[str, Any]] = []
+        for row in await self.conn.execute(breaches):
+            out.append({"kind": "sla_breached", "handoff_id": row.id, "priority": row.priority, "queue": row.queue,
+                        "reason": row.trigger_reason, "agent": row.claimed_by, "at": row.at.isoformat(),
+                        "clock": (row.data or {}).get("clock")})
+        for row in await self.conn.execute(low):
+            out.append({"kind": "low_csat", "handoff_id": row.id, "priority": row.priority, "queue": row.queue,
+                        "reason": row.trigger_reason, "agent": row.claimed_by, "at": row.at.isoformat(),
+                        "score": row.score})
+        return out
+
     async def report_conversations(self, source: str, hour: datetime, conversations: int, now: datetime) -> None:
         """A widget's count of AI conversations in one hour (the latest report for the hour wins)."""
         await self._upsert_hour(source, hour, now, conversations=conversations)

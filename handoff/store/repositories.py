@@ -204,25 +204,6 @@ class SqlHandoffs:
              .order_by(h.claimed_at, h.id).limit(limit))
         return [handoff_from_row(r) for r in (await self.conn.execute(q)).mappings()]
 
-    async def stats_since(self, since: datetime) -> Mapping[str, float]:
-        h = t.handoffs.c
-
-        async def count(*where: Any) -> int:
-            return int((await self.conn.execute(select(func.count()).select_from(t.handoffs).where(*where)))
-                       .scalar_one())
-
-        waits = (await self.conn.execute(select(h.created_at, h.first_response_at).where(
-            h.created_at >= since, h.first_response_at.is_not(None)))).all()
-        mean_wait = (sum((b - a).total_seconds() for a, b in waits) / len(waits)) if waits else 0.0
-        return {
-            "created": await count(h.created_at >= since),
-            "claimed": float(len(waits)),
-            "resolved": await count(h.resolved_at >= since),
-            "queued": await count(h.status == Status.QUEUED.value),
-            "open": await count(h.status.in_([Status.CLAIMED.value, Status.PENDING_CUSTOMER.value])),
-            "mean_wait_seconds": round(mean_wait, 1),
-        }
-
 
 class SqlCustomers:
     def __init__(self, conn: AsyncConnection) -> None:

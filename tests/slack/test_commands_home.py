@@ -45,7 +45,7 @@ def test_handoff_command(baton: Baton, fake: FakeSlack) -> None:
     assert "Usage" in command(baton, "status sleeping")["text"]
 
     stats = card_text(command(baton, "stats"))
-    assert "*New*\n2" in stats and "*Claimed*\n1" in stats
+    assert "*New*\n2" in stats and "*Answered*\n1" in stats and "*Waiting now*\n1" in stats
     assert "/handoff queue" in card_text(command(baton, "help"))
     assert "/handoff queue" in card_text(command(baton, "dance"))
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from bot.slack.ids import CallbackId
 from bot.slack.render import SlackRenderer, mrkdwn_cut
+from handoff.analytics import Sums, metrics
 from handoff.cards import build_card
 from handoff.models import Agent, Customer, Handoff, Priority, Reason, Status, Tier
 from handoff.ports import ExternalRef, TranscriptLine
@@ -93,7 +94,8 @@ def test_modals_home_and_lists_stay_valid(text: str) -> None:
     queues = [("technical", text[:500]), ("billing", "Billing")]
     for kind in CallbackId:
         assert validate_view(R.modal(kind, h, "C0TECH00001", queues=queues)) == []
-    stats = {"created": 3, "claimed": 2, "resolved": 1, "queued": 100, "open": 2, "mean_wait_seconds": 72}
+    stats = {**metrics(Sums(handoffs=3, responded=2, first_response_sum=150.0, first_response_p50=70.0, resolved=1,
+                            csat_responses=1, csat_sum=4.0)), "queued": 100, "oldest_wait_seconds": 72.0}
     home = R.home(AGENTS["emma"], "emma", [h] * 100, [h] * 100, stats)
     assert validate_view(home) == []
     assert_no_injection(home)

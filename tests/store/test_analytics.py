@@ -8,6 +8,7 @@ comments from the timeline, not read back from the code.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -269,3 +270,52 @@ async def test_dashboard_data_needs_the_same_number_of_statements_whatever_the_d
         "first_response": (2, 2), "resolution": (2, 1), "tier_ack": (1, 0)}
     assert [a["agent"] for a in data["agents"]] == ["raj", "emma", "lee"]  # by score
     assert data["ai_quality"][0]["key"] == "low_confidence"
+
+
+async def test_the_daily_report_about_the_seeded_day(seeded: tuple[Any, Any, Seed]) -> None:
+    rt, _c, s = seeded
+    s.to(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))  # Tuesday morning: the report is about Monday
+    facts = await rt.reports.daily()
+    assert (facts["day"], facts["weekday"]) == ("2026-11-30", "Monday")
+    assert facts["metrics"]["handoffs"] == 6 and facts["change"]["handoffs"] == 5.0
+    assert [(r["key"], r["handoffs"]) for r in facts["reasons"]] == [
+        ("low_confidence", 3), ("customer_request", 2), ("frustration", 1)]
+    assert [(n["kind"], n["handoff_id"], n["score"]) for n in facts["notable"]] == [("low_csat", s.ids["H2"], 2)]
+    # Tuesdays in the four weeks before: 3, 10, 17 and 24 November, none with a handoff.
+    assert facts["tomorrow"] == {"day": "2026-12-01", "weekday": "Tuesday", "expected_handoffs": 0.0, "weeks": 4}
+    from templates import Renderer
+
+    plain = Renderer().report(facts)
+    assert plain.startswith("Baton daily report · Monday 2026-11-30 (UTC)")
+    assert "Handoffs: 6 (+500%)" in plain and "SLA: 62.5% met · 3 breaches" in plain
+    assert "CSAT: 3.50 from 2 ratings (1 happy, 1 unhappy)" in plain
+    assert f"• {s.ids['H2']} (" in plain and "rated 2/5 · raj" in plain
+    assert "• low confidence: 3 · 50.0% avoidable" in plain
+    slack = Renderer().report(facts, "slack")
+    assert slack.startswith("*Baton daily report") and "*Notable*" in slack
+    from bot.slack.render import SlackRenderer
+    from bot.teams.render import TeamsRenderer
+    from tests.fakes.slack_blocks import validate_blocks
+    from tests.teams.test_cards import valid
+
+    assert validate_blocks(SlackRenderer().report(facts)[1]) == []
+    card = valid(TeamsRenderer().report(facts).body)
+    assert "**Notable**" in json.dumps(card)
+
+
+async def test_the_weekly_trend_and_todays_kpis(seeded: tuple[Any, Any, Seed]) -> None:
+    rt, _c, s = seeded
+    s.to(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    facts = await rt.reports.weekly()
+    assert (facts["from"], facts["to"]) == ("2026-11-24", "2026-11-30")
+    assert [d["handoffs"] for d in facts["days"]] == [0, 0, 0, 0, 0, 1, 6]  # H0 on Sunday, six on Monday
+    # emma now has H0 too: response 25 (median of 120 and 60 s), FCR 12.5 (H0 yes, H1 no), CSAT 25, accuracy 25.
+    assert [(a["agent"], a["score"]) for a in facts["agents"]] == [("emma", 87.5), ("raj", 81.2), ("lee", 33.3)]
+    from templates import Renderer
+
+    text = Renderer().report(facts)
+    assert "Mon 11-30: 6 handoffs · first response 2m · SLA 62.5%" in text
+    s.to(at(12, 0))
+    today = await rt.analytics.today()
+    assert (today["handoffs"], today["responded"], today["queued"], today["first_response_p50_s"]) == (6, 4, 3, 120.0)
+    assert today["oldest_wait_seconds"] == 5400.0

@@ -4,6 +4,7 @@ the claimer; the reply chain reaches the customer (SSE) only from the holder; co
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,9 @@ def test_commands_in_a_personal_chat(db_url: str, tmp_path: Path, bf_auth: FakeB
         assert "Your status is now away." in ask("status away")
         assert "status available|busy|away|offline" in ask("status sleepy")
         assert "next <queue>" in ask("help") and chat in ask("help")
+        time.sleep(1.1)  # the connector allows 7 messages a second per conversation (the fake enforces it)
+        stats = ask("stats")  # today's figures, from the analytics queries the dashboard uses
+        assert "Today's numbers" in stats and "New: 1 · answered 1" in stats and "Waiting now: 0" in stats
         assert baton.http.get("/v1/agents").json() and any(
             a["id"] == "emma" and a["status"] == "away" for a in baton.http.get("/v1/agents").json())
         _ = EMMA
