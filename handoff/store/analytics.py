@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, Integer, String, and_, case, cast, exists, func, literal, or_, select, union_all
+from sqlalchemy import Date, Float, Integer, String, and_, case, cast, exists, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -45,14 +45,18 @@ class _Dialect:
             return cast(func.percentile_cont(q).within_group(expr), Float)
         return func.baton_percentile(expr, q)
 
-    def local(self, col: Any, tz: str, part: str) -> ColumnElement[Any]:
+    def localize(self, col: Any, tz: str) -> ColumnElement[Any]:
+        """The instant as a local wall-clock time (PostgreSQL); SQLite keeps the stored UTC text for
+        ``baton_local``."""
+        return func.timezone(tz, col) if self.pg else col
+
+    def local(self, localized: Any, tz: str, part: str) -> ColumnElement[Any]:
+        """Hour (0-23), weekday (0 = Monday) or day (YYYY-MM-DD) of a :meth:`localize` d instant, as text."""
         if not self.pg:
-            return cast(func.baton_local(col, tz, part), String)
-        loc = func.timezone(tz, col)
+            return cast(func.baton_local(localized, tz, part), String)
         if part == "day":
-            return func.to_char(loc, "YYYY-MM-DD")
-        field = "hour" if part == "hour" else "isodow"
-        value = cast(func.extract(field, loc), Integer)
+            return cast(cast(localized, Date), String)  # ISO: YYYY-MM-DD
+        value = cast(func.extract("hour" if part == "hour" else "isodow", localized), Integer)
         return cast(value if part == "hour" else value - 1, String)
 
     def within_days(self, later: Any, earlier: Any, days: float) -> ColumnElement[bool]:
@@ -63,7 +67,9 @@ class _Dialect:
 
 
 def _facts(d: _Dialect, since: datetime, until: datetime, tune: Tuning) -> Any:
-    """One row per handoff of the cohort: its group keys and its measures."""
+    """One row per handoff of the cohort with its measures, evaluated once each (the re-escalation probe, the
+    JSON confidence, the time-zone conversion, the joins); every grouping reads these rows and computes only its
+    own key (:func:`_key`). PostgreSQL is told to materialize it, else it would inline it and repeat the work."""
     h, c, k, r, e = t.handoffs.c, t.customers.c, t.sla_clocks.c, t.csat_responses.c, t.events.c
     promises = [x.value for x in WATCHES]
     clocks = (select(k.handoff_id,
@@ -81,32 +87,23 @@ def _facts(d: _Dialect, since: datetime, until: datetime, tune: Tuning) -> Any:
                           d.within_days(later.c.created_at, h.resolved_at, tune.reescalation_days))
     resolved = h.resolved_at.is_not(None)
     frt = d.seconds(h.first_response_at, h.created_at)
-    handle = d.seconds(h.resolved_at, h.claimed_at)
-    reesc = or_(h.reopen_count > 0, and_(resolved, back))
-    conf = h.ai["confidence"].as_float()
-    band = case(*((and_(conf >= i / 5, conf < (i + 1) / 5), CONFIDENCE_BANDS[i]) for i in range(4)),
-                (conf >= 0.8, CONFIDENCE_BANDS[4]), else_=literal(None, String))
-    wait_error = case((h.promised_wait_seconds.is_not(None), frt - h.promised_wait_seconds), else_=None)
-    return (select(
+    raw = (select(
         h.trigger_reason.label("reason"), h.topic.label("topic"), h.priority.label("priority"),
         h.queue.label("queue"), h.claimed_by.label("agent"), c.plan.label("plan"),
-        d.local(h.created_at, tune.timezone, "hour").label("hour"),
-        d.local(h.created_at, tune.timezone, "weekday").label("weekday"),
-        d.local(h.created_at, tune.timezone, "day").label("day"), band.label("confidence"),
+        d.localize(h.created_at, tune.timezone).label("local"),
         frt.label("frt"),
         case((resolved, d.seconds(h.resolved_at, h.created_at)), else_=None).label("ttr"),
         case((resolved, 1), else_=0).label("is_resolved"),
-        case((reesc, 1), else_=0).label("is_reesc"),
+        case((or_(h.reopen_count > 0, and_(resolved, back)), 1), else_=0).label("is_reesc"),
         case((h.transfer_count > 0, 1), else_=0).label("is_transferred"),
         case((h.escalation_count > 0, 1), else_=0).label("is_tier"),
-        case((and_(resolved, h.transfer_count == 0, h.escalation_count == 0, ~reesc), 1),
-             else_=0).label("is_fcr"),
         func.coalesce(clocks.c.met, 0).label("met"), func.coalesce(clocks.c.breached, 0).label("breached"),
         r.score.label("csat"),
-        case((and_(resolved, h.claimed_at.is_not(None)), handle), else_=None).label("handle"),
-        wait_error.label("wait_error"),
-        case((and_(resolved, h.kb_gap, handle <= tune.quick_resolve_seconds), 1), else_=0).label("is_avoidable"),
-        conf.label("conf"),
+        case((and_(resolved, h.claimed_at.is_not(None)), d.seconds(h.resolved_at, h.claimed_at)),
+             else_=None).label("handle"),
+        (frt - h.promised_wait_seconds).label("wait_error"),  # NULL unless both are known
+        h.kb_gap.label("kb_gap"),
+        h.ai["confidence"].as_float().label("conf"),
         func.coalesce(reviews.c.reviewed, 0).label("reviewed"), func.coalesce(reviews.c.accurate, 0).label("accurate"),
     ).select_from(t.handoffs)
         .join(t.customers, c.id == h.customer_id)
@@ -114,10 +111,22 @@ def _facts(d: _Dialect, since: datetime, until: datetime, tune: Tuning) -> Any:
         .outerjoin(t.csat_responses, r.handoff_id == h.id)
         .outerjoin(reviews, reviews.c.handoff_id == h.id)
         .where(h.created_at >= since, h.created_at < until)
-        .cte("facts"))
+        .cte("raw"))
+    return raw.prefix_with("MATERIALIZED") if d.pg else raw  # PostgreSQL would inline it and repeat the work
 
 
-def _aggregates(d: _Dialect, f: Any) -> list[ColumnElement[Any]]:
+def _key(d: _Dialect, f: Any, dim: str, tune: Tuning) -> ColumnElement[Any]:
+    """The group key of ``dim``, computed only in its own grouping (a key nobody asked for costs nothing)."""
+    x = f.c
+    if dim in ("hour", "weekday", "day"):
+        return d.local(x.local, tune.timezone, dim)
+    if dim == "confidence":
+        return case(*((and_(x.conf >= i / 5, x.conf < (i + 1) / 5), CONFIDENCE_BANDS[i]) for i in range(4)),
+                    (x.conf >= 0.8, CONFIDENCE_BANDS[4]), else_=literal(None, String))
+    return cast(x[dim], String)
+
+
+def _aggregates(d: _Dialect, f: Any, tune: Tuning) -> list[ColumnElement[Any]]:
     def n(flag: Any) -> ColumnElement[Any]:
         return func.coalesce(func.sum(flag), 0)
 
@@ -132,14 +141,17 @@ def _aggregates(d: _Dialect, f: Any) -> list[ColumnElement[Any]]:
         n(col.is_resolved).label("resolved"), total(col.ttr).label("resolution_sum"),
         d.percentile(col.ttr, 0.5).label("resolution_p50"), d.percentile(col.ttr, 0.9).label("resolution_p90"),
         n(col.is_reesc).label("reescalated"), n(col.is_transferred).label("transferred"),
-        n(col.is_tier).label("tier_escalated"), n(col.is_fcr).label("first_contact"),
+        n(col.is_tier).label("tier_escalated"),
+        n(case((and_(col.is_resolved == 1, col.is_transferred == 0, col.is_tier == 0, col.is_reesc == 0), 1),
+               else_=0)).label("first_contact"),
         n(col.met).label("sla_met"), n(col.breached).label("sla_breached"),
         func.count(col.csat).label("csat_responses"), total(col.csat).label("csat_sum"),
         *(n(case((col.csat == s, 1), else_=0)).label(f"csat_{s}") for s in range(1, 6)),
         total(col.handle).label("handle_seconds"),
         func.count(col.wait_error).label("wait_promised"), total(col.wait_error).label("wait_error_sum"),
         total(func.abs(col.wait_error)).label("wait_error_abs_sum"),
-        n(col.is_avoidable).label("avoidable"),
+        n(case((and_(col.is_resolved == 1, col.kb_gap, col.handle <= tune.quick_resolve_seconds), 1),
+               else_=0)).label("avoidable"),
         func.count(col.conf).label("confidence_count"), total(col.conf).label("confidence_sum"),
         n(col.reviewed).label("reviewed"), n(col.accurate).label("accurate"),
     ]
@@ -154,10 +166,11 @@ def _metrics_statement(dialect: str, groups: tuple[str, ...], tune: Tuning) -> A
     since = bindparam("since", type_=t.handoffs.c.created_at.type)
     until = bindparam("until", type_=t.handoffs.c.created_at.type)
     f = _facts(d, since, until, tune)  # type: ignore[arg-type]
-    parts = [select(literal("", String).label("dimension"), literal(None, String).label("key"), *_aggregates(d, f))]
+    parts = [select(literal("", String).label("dimension"), literal(None, String).label("key"),
+                    *_aggregates(d, f, tune))]
     for g in groups:
-        key = cast(f.c[g], String)
-        parts.append(select(literal(g, String).label("dimension"), key.label("key"), *_aggregates(d, f))
+        key = _key(d, f, g, tune)
+        parts.append(select(literal(g, String).label("dimension"), key.label("key"), *_aggregates(d, f, tune))
                      .group_by(key))
     return union_all(*parts) if len(parts) > 1 else parts[0]
 
@@ -182,11 +195,19 @@ class SqlAnalytics:
         if unknown:
             raise ValueError(f"unknown grouping {unknown[0]!r}; one of {', '.join(DIMENSIONS)}")
         stmt = _metrics_statement(self.conn.dialect.name, tuple(dict.fromkeys(groups)), tune)
+        await self._tune()
         out: dict[str, dict[str | None, Sums]] = {"": {}, **{g: {} for g in groups}}
         for row in (await self.conn.execute(stmt, {"since": since, "until": until})).mappings():
             out[row["dimension"]][row["key"]] = _sums(row)
         out[""].setdefault(None, Sums())
         return out
+
+    async def _tune(self) -> None:
+        """PostgreSQL: no JIT for these one-off aggregates (compiling them costs more than running them) and
+        room to sort a month of handoffs in memory; for this transaction only."""
+        if self.conn.dialect.name == "postgresql":
+            await self.conn.execute(select(func.set_config("jit", "off", True),
+                                           func.set_config("work_mem", "64MB", True)))
 
     async def clocks(self, since: datetime, until: datetime) -> Mapping[str, tuple[int, int]]:
         """Promise clocks of the cohort that have stopped, per kind: (met, breached)."""

@@ -261,7 +261,7 @@ async def test_dashboard_data_needs_the_same_number_of_statements_whatever_the_d
         assert len(statements) == small, (small, len(statements))
     finally:
         event.remove(rt.engine.sync_engine, "before_cursor_execute", count)
-    assert small <= 8
+    assert small <= 10  # (PostgreSQL adds a set_config per cohort)
     assert data["metrics"]["handoffs"] == 6 and more["metrics"]["handoffs"] == 46
     assert data["queue"]["waiting"] == 3  # H4 (billing), H5, H6
     billing = [q for q in data["queue"]["by_queue"] if q["queue"] == "billing"]
