@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -23,7 +22,7 @@ from tests.conftest import API_KEY, make_settings
 from tests.support.clock import FakeClock
 from tests.support.destinations import RecordingDestination
 from tests.support.factories import intake_body
-from tests.support.server import free_port
+from tests.support.server import free_port, wait_up
 
 ROOT = Path(__file__).resolve().parents[2]
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -242,20 +241,6 @@ def _serve(db_url: str, port: int, prom_dir: Path, log: Path) -> subprocess.Pope
                                 stdout=out, stderr=out)
 
 
-def _wait_up(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"baton exited: {log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("baton did not start")
-
-
 @pytest.fixture
 def two_processes(db_url: str, tmp_path: Path) -> Iterator[tuple[list[int], list[subprocess.Popen[bytes]], Path]]:
     prom_dir = tmp_path / "prom"
@@ -264,7 +249,7 @@ def two_processes(db_url: str, tmp_path: Path) -> Iterator[tuple[list[int], list
     procs = [_serve(db_url, port, prom_dir, tmp_path / f"serve{i}.log") for i, port in enumerate(ports)]
     try:
         for i, (port, proc) in enumerate(zip(ports, procs, strict=True)):
-            _wait_up(port, proc, tmp_path / f"serve{i}.log")
+            wait_up(port, proc, tmp_path / f"serve{i}.log")
         yield ports, procs, prom_dir
     finally:
         for proc in procs:

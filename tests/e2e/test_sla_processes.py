@@ -22,7 +22,7 @@ from tests.conftest import API_KEY
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.harness import EMMA, LIAM, TECH, card_handoff, card_text, seed_workspace, write_config
 from tests.support.factories import intake_body
-from tests.support.server import free_port
+from tests.support.server import free_port, wait_up
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,20 +49,6 @@ def _serve(url: str, fake: FakeSlack, config: Path, port: int, log: Path) -> sub
     env.pop("BATON_TEST_PG", None)
     with log.open("ab") as out:
         return subprocess.Popen([sys.executable, "app.py", "serve"], cwd=ROOT, env=env, stdout=out, stderr=out)
-
-
-def _wait_up(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"baton exited: {log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("baton did not start")
 
 
 async def _actions(url: str) -> dict[str, list[str]]:
@@ -107,7 +93,7 @@ def test_two_processes_act_on_each_deadline_once_and_a_killed_one_loses_nothing(
     procs: list[Any] = [_serve(pg_url, fake, config, p, lg) for p, lg in zip(ports, logs, strict=True)]
     try:
         for proc, port, lg in zip(procs, ports, logs, strict=True):
-            _wait_up(port, proc, lg)
+            wait_up(port, proc, lg)
         ids = []
         with httpx.Client(headers={"Authorization": f"Bearer {API_KEY}"}, timeout=30) as http:
             for i in range(N):
@@ -124,7 +110,7 @@ def test_two_processes_act_on_each_deadline_once_and_a_killed_one_loses_nothing(
         procs[1].wait(10)
         time.sleep(1.0)
         procs[1] = _serve(pg_url, fake, config, ports[1], logs[1])
-        _wait_up(ports[1], procs[1], logs[1])
+        wait_up(ports[1], procs[1], logs[1])
         deadline = time.monotonic() + 180  # generous: on a loaded CI machine the two processes share 2 cores
         while time.monotonic() < deadline:
             acted = asyncio.run(_actions(pg_url))

@@ -42,3 +42,22 @@ def serve_in_thread(app: Any, *, port: int | None = None, **options: Any) -> Ite
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def wait_up(port: int, proc: Any, log: Any, timeout: float = 60.0) -> None:
+    """Wait until a Baton subprocess on ``port`` answers ``/healthz``; fail with its log's tail if it exits."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"baton exited: {log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("baton did not start")
