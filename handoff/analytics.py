@@ -151,13 +151,18 @@ def parse_period(start: str | None, end: str | None, now: datetime, tz: str, def
         try:
             if len(text) == 10:
                 d = date.fromisoformat(text)
+                if not 1970 <= d.year <= 2999:
+                    raise ValueError
                 return local_day(d, tz)[1 if is_end else 0]
             value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(f"{field}: {text[:40]!r} is not a date (YYYY-MM-DD) or an ISO 8601 instant") from None
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=ZoneInfo(tz))
-        return value.astimezone(UTC)
+            if not 1970 <= value.year <= 2999:
+                raise ValueError
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=ZoneInfo(tz))
+            return value.astimezone(UTC)
+        except (ValueError, OverflowError):
+            raise ValueError(f"{field}: {text[:40]!r} is not a date (YYYY-MM-DD) or an ISO 8601 instant "
+                             "between 1970 and 2999") from None
 
     stop = read(end, "to", True) if end else now
     begin = read(start, "from", False) if start else stop - timedelta(days=default_days)

@@ -106,6 +106,9 @@ def analytics_routers(analytics: Analytics, reader: Sequence[Any], writer: Seque
         if body.hour.tzinfo is None:
             return JSONResponse(errors.error_body("validation_error", "hour: give an offset (e.g. Z)"),
                                 status_code=422)
+        if not 1970 <= body.hour.year <= 2999:
+            return JSONResponse(errors.error_body("validation_error", "hour: give a time between 1970 and 2999"),
+                                status_code=422)
         if body.hour - analytics.deps.now() > timedelta(hours=1):
             return JSONResponse(errors.error_body("validation_error", "hour: that hour has not begun"),
                                 status_code=422)
