@@ -31,6 +31,15 @@ async def test_free_agent_means_no_wait_and_busy_agents_mean_a_number(cclient: A
     behind = await estimate(crt, b["id"])
     assert behind is not None and behind.seconds >= busy.seconds  # one more ahead never shortens the wait
     assert "position 2" in behind.basis
+    # Intake keeps what its answer promised (analytics compares it with the actual wait).
+    from sqlalchemy import select
+
+    from handoff.store import tables as t
+
+    async with crt.engine.connect() as conn:
+        stored = dict((await conn.execute(select(t.handoffs.c.id, t.handoffs.c.promised_wait_seconds))).all())
+    assert stored[a["id"]] == 0 == a["estimated_wait_seconds"]
+    assert stored[b["id"]] == b["estimated_wait_seconds"]
 
 
 async def test_nobody_on_shift_is_said_plainly_never_longer_than_usual(cclient: Any, crt: Any) -> None:

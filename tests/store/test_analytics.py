@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import event, update
+from sqlalchemy import event, select, update
 
 from tests.conftest import make_settings
 from tests.support.clock import FakeClock
@@ -39,6 +39,7 @@ def at(h: int, m: int = 0, day: int = 0) -> datetime:
 class Seed:
     def __init__(self, client: Any, clock: FakeClock) -> None:
         self.c, self.clock, self.ids = client, clock, {}
+        self.promised: dict[str, Any] = {}
 
     def to(self, t: datetime) -> None:
         self.clock.t = t
@@ -55,6 +56,7 @@ class Seed:
         assert r.status_code == 201, r.text
         self.ids[name] = r.json()["id"]
         self.ids[name + ".token"] = r.json()["customer_token"]
+        self.promised[name] = r.json()["estimated_wait_seconds"]
         return self.ids[name]
 
     async def act(self, name: str, t: datetime, action: str, **body: Any) -> None:
@@ -122,6 +124,9 @@ async def seeded(db_url: str, tmp_path: Path) -> AsyncIterator[tuple[Any, Any, S
         from handoff.store import tables as t
 
         async with rt.engine.begin() as conn:
+            # What intake stored is what its answer told the customer (the same estimate, same transaction).
+            stored = dict((await conn.execute(select(t.handoffs.c.id, t.handoffs.c.promised_wait_seconds))).all())
+            assert {n: stored[s.ids[n]] for n in s.promised} == s.promised  # (no estimate here: no history)
             await conn.execute(update(t.handoffs).values(promised_wait_seconds=None))
             for name, secs in (("H1", 30.0), ("H2", 240.0)):
                 await conn.execute(update(t.handoffs).where(t.handoffs.c.id == s.ids[name])
