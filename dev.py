@@ -156,8 +156,12 @@ def cmd_test(args: list[str]) -> int:
             print(f"== {what}", flush=True)
             if _run(cmd) != 0:
                 return 1
-    print("== tests (pytest: SQLite and PostgreSQL)", flush=True)
-    rc = _run([PY, "-m", "pytest", *args])
+    # The whole suite runs in parallel worker processes (pytest-xdist; BATON_TEST_WORKERS, default 4: most tests
+    # wait on servers and clocks, so more workers than cores pays). Given arguments, pytest runs them as asked.
+    workers = os.environ.get("BATON_TEST_WORKERS", "4")
+    parallel = ["-n", workers] if not args and workers not in ("", "0", "1") else []
+    print(f"== tests (pytest: SQLite and PostgreSQL{f', {workers} workers' if parallel else ''})", flush=True)
+    rc = _run([PY, "-m", "pytest", *parallel, *args])
     if rc == 5:
         print("pytest collected no tests: that is a failure here", file=sys.stderr)
         return 1
