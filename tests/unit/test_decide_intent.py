@@ -55,6 +55,15 @@ def test_test_split_is_not_training_data() -> None:
     assert not test & train
 
 
+@pytest.mark.parametrize(("split", "person", "false_positives"), [("test_v2", 1.0, 0.0), ("test_v3", 0.95, 0.08)])
+def test_the_splits_used_for_tuning_keep_their_figures(split: str, person: float, false_positives: float) -> None:
+    """test_v2 and test_v3 were blind once and guided training since: they guard against regressions."""
+    lines = [json.loads(x) for x in (DATA / f"{split}.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
+    report = run_intents(ENGINE, lines)
+    assert report.recall("person") >= person, report.format()
+    assert report.escalate_false_positive_rate <= false_positives, report.format()
+
+
 def test_model_loads_fast_and_decisions_record_it() -> None:
     start = time.perf_counter()
     model = IntentModel.load(MODEL)
@@ -152,10 +161,11 @@ def test_a_rule_hit_set_aside_as_a_question_is_recorded() -> None:
     assert any(r.code.startswith("set_aside.") and "informational question" in r.detail for r in d.reasons)
 
 
-@pytest.mark.xfail(strict=True, reason="not met yet on the blind split test_v2 (person recall 81.8%, escalate false "
-                   "positives 8.7%; queue 93.5% is met): see README 'The learned intent layer'")
+@pytest.mark.xfail(strict=True, reason="not met yet on test_v4, the newest split written blind (its one blind run: "
+                   "person recall 89.4%, escalate false positives 21.4%, queue 83.2%; the model now: 90.2% / 13.1% / "
+                   "83.5%): see README 'The learned intent layer'")
 def test_the_untouched_test_split_meets_the_issue_targets() -> None:
-    lines = [json.loads(x) for x in (DATA / "test_v2.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
+    lines = [json.loads(x) for x in (DATA / "test_v4.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
     report = run_intents(ENGINE, lines)
     printed = report.format()
     assert report.recall("person") >= 0.97, printed

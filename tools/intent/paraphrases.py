@@ -131,6 +131,87 @@ FAMILIES: tuple[Family, ...] = (
         "[bitte rufen Sie mich zurueck|ich will einen Rueckruf|jemand soll mich anrufen] {ctx}",
         "ich will mit einem [mitarbieter|mitarbeiter|menschn|menschen] [sprechn|sprechen]",
     )),
+    # ---- asks for a person: call-backs, contact, superiors, "anyone there?" ----------------------------------
+    ("en", ("person",), "", 80, (
+        "[someone|somebody|one of you|a person] [needs to|has to|must|should] [call me|ring me|email me|get back to me]"
+        " [today|asap|right away|this afternoon|before 5pm][, it's urgent|, urgent!|, order 4411 is stuck|]",
+        "[put me in touch with|connect me with|i need to be put in contact with] [the tech team|your engineers|"
+        "billing|the accounts team|sales|someone senior] {ctx}",
+        "[i demand|i want|get me] [your supervisor|a supervisor|your manager|someone in charge|a team lead]",
+        "is [a human|anyone|a real person|someone from support] [reachable|around|online|there] right now? {ctx}",
+        "[is there really nobody|is there no one|isn't there anyone] [i can talk to|to talk to|who can help]? {ctx}",
+    )),
+    ("es", ("person",), "", 60, (
+        "[que alguien|necesito que alguien|alguien tiene que] me [llame|escriba|contacte] [hoy|ya|cuanto antes]"
+        "[, es urgente|, urgente|]",
+        "[ponme|ponganme|pongame] en contacto con [el equipo tecnico|facturacion|ventas|alguien de cuentas|soporte] {ctx}",
+        "[exijo|quiero] hablar con [su supervisor|un responsable|el encargado|un jefe]",
+        "[hay alguien|hay una persona|hay algun humano] [disponible|conectado|ahi] ahora? {ctx}",
+        "[de verdad no hay nadie|no hay nadie] con quien hablar? {ctx}",
+    )),
+    ("fr", ("person",), "", 60, (
+        "[il faut que quelqu'un|quelqu'un doit|j'ai besoin que quelqu'un] m'[appelle|ecrive|recontacte] "
+        "[aujourd'hui|rapidement|au plus vite][, c'est urgent|, urgent|]",
+        "[mettez-moi|merci de me mettre] en contact avec [l'equipe technique|la facturation|les ventes|le service comptes] {ctx}",
+        "[je demande|j'exige|je veux] [un responsable|votre superieur|le manager|un chef d'equipe]",
+        "[il y a quelqu'un|y a-t-il un humain|un conseiller est-il] [disponible|en ligne|la] maintenant ? {ctx}",
+        "[il n'y a vraiment personne|il n'y a personne] a qui parler ? {ctx}",
+    )),
+    ("de", ("person",), "", 60, (
+        "[es muss mich|bitte soll mich|kann mich] [heute noch|sofort|bald] jemand [anrufen|zurueckrufen|anschreiben]"
+        "[, dringend|, es ist dringend|]",
+        "[verbinden Sie mich|stellen Sie bitte den Kontakt her] mit [dem Technikteam|der Buchhaltung|dem Vertrieb|"
+        "jemandem vom Kontoteam] {ctx}",
+        "ich [verlange|will|moechte] [Ihren Vorgesetzten|einen Vorgesetzten|den Teamleiter|einen Verantwortlichen]",
+        "ist [gerade|jetzt] [ein Mensch|jemand|ein Mitarbeiter] erreichbar? {ctx}",
+        "gibt es [wirklich niemanden|keinen Menschen], mit dem ich sprechen kann? {ctx}",
+    )),
+    # ---- "can I …?" how-to questions: the words of a request for a person, asking for nothing -----------
+    ("en", ("info",), "", 60, (
+        "[can i|could i|may i|am i able to|is it possible to] [change the email on my profile|add users to my plan|"
+        "export my contacts|pay by bank transfer|use the widget on two sites|rename my workspace|get invoices in pdf|"
+        "switch to yearly billing|delete old conversations|set office hours]?",
+        "[when|at what time] [is|are] [your support|your agents|customer service|the team] [available|online|open]?",
+        "does the [enterprise|business] plan [include|come with] a [dedicated account manager|personal contact|named csm]?",
+    )),
+    ("es", ("info",), "", 45, (
+        "[puedo|se puede|es posible] [cambiar el correo de mi perfil|anadir usuarios|exportar los contactos|pagar por "
+        "transferencia|usar el widget en dos webs|descargar las facturas en pdf]?",
+        "[a que hora|cuando] [esta disponible el soporte|atienden los agentes|abre atencion al cliente]?",
+        "el plan enterprise [incluye|tiene] un [gestor de cuenta|contacto personal]?",
+    )),
+    ("fr", ("info",), "", 45, (
+        "[je peux|est-ce que je peux|peut-on|est-il possible de] [modifier l'email de mon profil|ajouter des utilisateurs|"
+        "exporter mes contacts|payer par virement|utiliser le widget sur deux sites|telecharger les factures en pdf] ?",
+        "[a quelle heure|quand] [le support est-il disponible|les conseillers sont-ils joignables|ouvre le service client] ?",
+        "l'offre entreprise [inclut|comprend]-elle un [interlocuteur dedie|gestionnaire de compte] ?",
+    )),
+    ("de", ("info",), "", 45, (
+        "[kann ich|koennen wir|ist es moeglich,] [die E-Mail in meinem Profil aendern|Nutzer hinzufuegen|"
+        "Kontakte exportieren|per Ueberweisung zahlen|das Widget auf zwei Seiten nutzen|Rechnungen als PDF laden]?",
+        "[wann|zu welchen Zeiten] [sind eure Mitarbeiter erreichbar|ist der Support da|ist der Kundenservice offen]?",
+        "ist beim Enterprise-Tarif ein [persoenlicher Ansprechpartner|Account Manager] dabei?",
+    )),
+    # ---- "human" and "person" in questions that ask for nobody ------------------------------------------
+    ("en", ("info",), "", 30, (
+        "is this a [human resources|hr|people team] [topic|question|issue] or a [billing|technical|sales] one?",
+        "[does|can] [the widget|your api|baton] [integrate with|sync with|connect to] [our hr tool|human resources software|"
+        "personio|bamboohr]?",
+        "[how do i|where do i] [set|change|configure] [when|how] the bot hands over to a [human|person|live agent]?",
+        "can [my customers|visitors|users] ask for a [human|real person|live agent] [from the widget|in the chat]?",
+    )),
+    ("es", ("info",), "", 15, (
+        "[esto es|es] un tema de [recursos humanos|rrhh] o de [facturacion|soporte tecnico]?",
+        "como configuro [cuando|que] el bot pase la conversacion a [una persona|un agente humano]?",
+    )),
+    ("fr", ("info",), "", 15, (
+        "c'est une question [ressources humaines|rh] ou [facturation|technique] ?",
+        "comment configurer [quand|que] le bot transfere a [un conseiller humain|une personne] ?",
+    )),
+    ("de", ("info",), "", 15, (
+        "ist das ein [Personalthema|HR-Thema] oder eine [Abrechnungsfrage|technische Frage]?",
+        "wie stelle ich ein, [wann|dass] der Bot an einen [Menschen|menschlichen Mitarbeiter] uebergibt?",
+    )),
     # ---- complaint ---------------------------------------------------------------------------------------
     ("en", ("complaint",), "", 90, (
         "[i want to|i'd like to|i need to|how do i|i'm going to] [file|make|lodge|submit|raise|open] a [formal |official |]"
@@ -440,6 +521,46 @@ NONE: dict[str, dict[str, tuple[str, ...]]] = {
 
 
 # Short acknowledgements and declined offers: the commonest customer turns, and no request at all.
+# Negated demands and "no rush" asides: the words of a demand ("refund", "urgent", "an agent", "cancel") in a
+# message that demands nothing. Without these the model learns the word, not the demand.
+NEGATED: dict[str, tuple[str, ...]] = {
+    "en": (
+        "[no rush|not urgent|no hurry|this isn't urgent|it's not urgent at all|whenever you have time|low priority]"
+        "[,|:| -|.] [there's a typo on the pricing page|can reports be emailed weekly?|is dark mode on the roadmap?|"
+        "the logo looks blurry on retina screens|how do i export contacts?|a small bug: the date picker starts on sunday|"
+        "could you add a german translation for the footer?|just curious how tags work]",
+        "[no,|nah,|nope,|actually|no thanks,|] i [don't|do not] [need|want] a [refund|chargeback|credit|call back|"
+        "human|person|agent|manager][, the credit is fine|, the answer helped|, that's all|, thanks|, you solved it|]",
+        "no need to [escalate|call me|refund anything|cancel|get a human|involve a manager][, it works now|, thanks|"
+        ", all good|]",
+        "i'm not [cancelling|leaving|going anywhere|asking for a refund|complaining|angry][, just asking|, just curious|"
+        ", i like the product|, just a question|]",
+        "[all good|sorted|fixed],[ no need for an agent| no need for a refund| never mind the refund| ignore my last message]",
+    ),
+    "es": (
+        "[no es urgente|sin prisa|cuando puedan|no corre prisa][,|:|.] [hay una errata en la web|se pueden enviar informes "
+        "cada lunes?|el logo se ve borroso|como exporto los contactos?|un fallo pequeno en el calendario]",
+        "no, no [necesito|quiero] [un reembolso|un agente|una persona|que me llamen|hablar con nadie][, el credito esta bien|"
+        ", ya esta resuelto|, gracias|]",
+        "no [voy a cancelar|me voy|estoy enfadado|pido un reembolso][, solo pregunto|, me gusta el producto|]",
+    ),
+    "fr": (
+        "[rien d'urgent|pas urgent|pas presse|quand vous aurez le temps][,|:|.] [il y a une faute sur la page tarifs|"
+        "peut-on recevoir les rapports chaque lundi ?|le logo est flou|comment exporter les contacts ?|petit bug sur le calendrier]",
+        "non, je n'ai pas besoin [d'un remboursement|d'un conseiller|qu'on me rappelle|de parler a quelqu'un]"
+        "[, l'avoir me va|, c'est regle|, merci|]",
+        "je ne [vais pas resilier|pars pas|suis pas fache|demande pas de remboursement][, je pose juste la question|"
+        ", j'aime le produit|]",
+    ),
+    "de": (
+        "[nicht dringend|keine Eile|eilt nicht|wenn Sie Zeit haben][,|:|.] [auf der Preisseite ist ein Tippfehler|"
+        "kann man Berichte jeden Montag mailen?|das Logo ist unscharf|wie exportiere ich Kontakte?|kleiner Fehler im Kalender]",
+        "nein, ich brauche [keine Erstattung|keinen Mitarbeiter|keinen Rueckruf|niemanden][, die Gutschrift passt|"
+        ", hat sich erledigt|, danke|]",
+        "ich [kuendige nicht|gehe nicht|bin nicht sauer|will kein Geld zurueck][, nur eine Frage|, ich mag das Produkt|]",
+    ),
+}
+
 SHORT: dict[str, tuple[str, ...]] = {
     "en": ("[thx|thanks|thank you|ty|cheers|great|nice|perfect|awesome|cool|done|ok|okay|got it|super|yes|no|sure|"
            "sounds good|that worked|all good|brilliant|lovely|fine|yep|nope|makes sense|understood|will do|hi|hello]"
@@ -503,6 +624,9 @@ def rows(seed: int = 14) -> Iterator[dict[str, object]]:
             yield {"text": _style(text, rng), "lang": lang, "intents": list(intents), "topic": use, "source": "own"}
     for lang, templates in SHORT.items():
         for text, _ in _variants(templates, 90 if lang == "en" else 50, rng, None, "general"):
+            yield {"text": _style(text, rng), "lang": lang, "intents": [], "topic": "general", "source": "own"}
+    for lang, templates in NEGATED.items():
+        for text, _ in _variants(templates, 80 if lang == "en" else 50, rng, None, "general"):
             yield {"text": _style(text, rng), "lang": lang, "intents": [], "topic": "general", "source": "own"}
     for lang, by_topic in CTX.items():  # a topic on its own ("about my invoice") asks for nothing
         for topic, clauses in by_topic.items():

@@ -1,7 +1,8 @@
 """Train the intent model: ``python app.py model train`` (pure Python, deterministic, no extra dependency).
 
 Reads every ``*.jsonl`` training file (``{"text", "lang", "intents": [...], "topic"}`` per line), builds the
-features of :mod:`handoff.decide.intent`, fits one-vs-rest logistic heads for the intents and a softmax head
+features of :mod:`handoff.decide.intent` (plus a seeded typo'd copy of about a third of the lines),
+fits one-vs-rest logistic heads for the intents and a softmax head
 for the topic with Adagrad SGD (L2, fixed seed), picks each intent's threshold on a held-out tenth of the
 training lines (never on the test split), refits on everything and writes the JSON weights file with the
 sha256 of the training data. Weights below ``prune`` are dropped to keep the file small.
@@ -81,6 +82,45 @@ def fit(rows: list[dict[str, Any]], *, epochs: int = 12, lr: float = 0.3, l2: fl
     return bias, weights
 
 
+_NEAR = {  # neighbouring keys on QWERTY/QWERTZ/AZERTY, for typos a hand makes
+    "a": "qsz", "b": "vn", "c": "xv", "d": "sf", "e": "wr", "f": "dg", "g": "fh", "h": "gj", "i": "uo", "j": "hk",
+    "k": "jl", "l": "k", "m": "n", "n": "bm", "o": "ip", "p": "o", "q": "wa", "r": "et", "s": "ad", "t": "ry",
+    "u": "yi", "v": "cb", "w": "qe", "x": "zc", "y": "tu", "z": "xa"}
+
+
+def typo(text: str, rng: random.Random) -> str:
+    """``text`` with one or two slips of the hand: a letter dropped, doubled, swapped or hit beside."""
+    chars = list(text)
+    for _ in range(rng.choice((1, 1, 2))):
+        spots = [i for i, ch in enumerate(chars) if ch.isalpha()]
+        if len(spots) < 4:
+            break
+        i = rng.choice(spots[1:-1])
+        kind = rng.random()
+        if kind < 0.3:
+            del chars[i]
+        elif kind < 0.5:
+            chars.insert(i, chars[i])
+        elif kind < 0.75 and i + 1 < len(chars):
+            chars[i], chars[i + 1] = chars[i + 1], chars[i]
+        else:
+            near = _NEAR.get(chars[i].lower())
+            if near:
+                chars[i] = rng.choice(near)
+    return "".join(chars)
+
+
+def augment(rows: list[dict[str, Any]], rate: float = 0.35, seed: int = 3) -> list[dict[str, Any]]:
+    """The rows plus a typo'd copy of about ``rate`` of them (fixed seed): the model meets slips it was never
+    shown ("custmer servce", "reembolzo") as neighbours of what it knows."""
+    rng = random.Random(seed)
+    out = list(rows)
+    for r in rows:
+        if len(r["text"]) >= 8 and rng.random() < rate:
+            out.append({**r, "text": typo(r["text"], rng)})
+    return out
+
+
 def _sigmoid(v: float) -> float:
     return 1.0 / (1.0 + math.exp(-v)) if v >= 0 else math.exp(v) / (1.0 + math.exp(v))
 
@@ -119,9 +159,9 @@ def train(paths: Sequence[Path], out: Path, *, prune: float = 0.02) -> dict[str,
     rng.shuffle(shuffled)
     cut = len(shuffled) // 10
     dev, fit_rows = shuffled[:cut], shuffled[cut:]
-    b0, w0 = fit(fit_rows)
+    b0, w0 = fit(augment(fit_rows))
     th = thresholds(b0, w0, dev)
-    bias, weights = fit(rows)
+    bias, weights = fit(augment(rows))
     kept = {f: [round(x, 4) for x in row] for f, row in sorted(weights.items()) if max(map(abs, row)) >= prune}
     doc = {
         "format": FORMAT,
@@ -141,6 +181,9 @@ def write_generated(path: Path) -> int:
     """Write the template-expanded paraphrases (:mod:`tools.intent.paraphrases`) to ``path``."""
     from tools.intent.paraphrases import rows as generated
 
-    lines = [json.dumps(r, ensure_ascii=False) for r in generated()]
+    held_out = {json.loads(x)["text"].casefold() for t in path.parent.glob("test*.jsonl")
+                for x in t.read_text(encoding="utf-8").splitlines() if x.strip()}
+    # A generated line that happens to equal a test line is left out: the test splits stay unseen.
+    lines = [json.dumps(r, ensure_ascii=False) for r in generated() if str(r["text"]).casefold() not in held_out]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return len(lines)
