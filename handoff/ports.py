@@ -169,6 +169,10 @@ class ExternalRefRepository(Protocol):
 
 
 class EventRepository(Protocol):
+    async def append_many(self, events: Sequence[Event]) -> list[int]:
+        """Write events in one statement; their ids, in order."""
+        ...
+
     async def for_handoff(self, handoff_id: str) -> Sequence[Event]: ...
 
     async def for_customer(self, customer_id: str, kinds: Sequence[str]) -> Sequence[Event]:
@@ -344,6 +348,8 @@ class SlaClockRepository(Protocol):
     async def for_handoffs(self, handoff_ids: Any) -> Mapping[str, Sequence[SlaClock]]: ...
 
     async def add(self, clock: SlaClock, now: datetime) -> SlaClock: ...
+
+    async def add_many(self, clocks: Sequence[SlaClock], now: datetime) -> list[SlaClock]: ...
 
     async def save(self, clock: SlaClock, now: datetime) -> None: ...
 

@@ -214,7 +214,7 @@ class SlaEngine:
             self._start(w, ClockKind.MANAGEMENT_WATCH, m.open_longer_than, now,
                         f"{plan} customer, {h.priority.value} priority")
         recent = 0
-        if customer is not None:
+        if customer is not None and (customer.created_at is None or customer.created_at < now):  # new: no history
             recent = await uow.handoffs.count_recent_for_customer(
                 customer.id, now - timedelta(days=m.repeat_days), h.id)
         texts = [x.text for x in await uow.handoffs.transcript(h.id) if x.role == "customer"] if m.words else []
@@ -314,15 +314,18 @@ class SlaEngine:
 
     async def _persist(self, uow: UnitOfWork, w: _Work, now: datetime) -> None:
         soon = now + timedelta(seconds=self.cfg.tick_seconds)
+        new: list[int] = []
+        changed: list[int] = []
         for i in sorted(w.changed):
             c = w.clocks[i]
             due = timing.next_at(c)
             if due is not None and due <= soon:  # due before the next tick: let every process look right away
                 uow.wake_timers()
-            if c.id is None:
-                w.clocks[i] = await uow.sla.add(c, now)
-            else:
-                await uow.sla.save(c, now)
+            (new if c.id is None else changed).append(i)
+        for i, stored in zip(new, await uow.sla.add_many([w.clocks[i] for i in new], now), strict=True):
+            w.clocks[i] = stored  # one INSERT for the new clocks, one UPDATE (executemany) for the changed ones
+        if changed:
+            await uow.sla.save_many([w.clocks[i] for i in changed], now)
         shown = [x for x in w.lines if x["clock"] not in (k.value for k in WATCHES)]
         if shown:
             text = "; ".join(f"{_LABEL[ClockKind(x['clock'])]} clock {x['action']}"

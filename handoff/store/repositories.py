@@ -68,14 +68,21 @@ def _intake_statements(dialect: str) -> dict[str, Any]:
         **{k: ex[k] for k in updated}, **{k: func.coalesce(ex[k], c[k]) for k in kept},
     }).returning(t.customers)
     return {"handoff": handoff, "customer": customer, "customer_plain": cust.returning(t.customers),
-            "messages": t.messages.insert(), "event": t.events.insert().returning(t.events.c.id)}
+            "messages": t.messages.insert(),
+            "events": t.events.insert().returning(t.events.c.id, sort_by_parameter_order=True)}
 
 
 class SqlHandoffs:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
+        # What this unit of work wrote itself (a new handoff, its transcript; each later save): the commit
+        # observer (the SLA keeper) reads them back without a round trip. Locking reads always go to the database.
+        self._written: dict[str, Handoff] = {}
+        self._lines: dict[str, list[TranscriptLine]] = {}
 
     async def get(self, handoff_id: str) -> Handoff | None:
+        if handoff_id in self._written:
+            return self._written[handoff_id]
         row = (await self.conn.execute(select(t.handoffs).where(t.handoffs.c.id == handoff_id))).mappings().first()
         return handoff_from_row(row) if row else None
 
@@ -100,6 +107,9 @@ class SqlHandoffs:
         result = await self.conn.execute(stmts["handoff"], values)
         if result.first() is None:
             return False
+        self._written[handoff.id] = handoff
+        self._lines[handoff.id] = [TranscriptLine(role=m.role, text=m.text, ts=m.ts, confidence=m.confidence, seq=i)
+                                   for i, m in enumerate(body.transcript)]
         if body.transcript:
             await self.conn.execute(stmts["messages"], [
                 {"handoff_id": handoff.id, "seq": i, "role": m.role, "text": m.text, "ts": m.ts,
@@ -120,7 +130,10 @@ class SqlHandoffs:
         result = await self.conn.execute(stmt)
         if result.rowcount != 1:
             raise ConcurrentUpdate(f"handoff {handoff.id} changed concurrently", handoff_id=handoff.id)
-        return replace(handoff, version=expected_version + 1)
+        saved = replace(handoff, version=expected_version + 1)
+        if handoff.id in self._written:
+            self._written[handoff.id] = saved
+        return saved
 
     async def list(self, *, status: Status | None, queue: str | None, limit: int, cursor: str | None) -> Page:
         q = select(t.handoffs).order_by(t.handoffs.c.id.desc()).limit(limit + 1)
@@ -142,6 +155,8 @@ class SqlHandoffs:
         return int((await self.conn.execute(_position_query(), params)).scalar_one()) + 1
 
     async def transcript(self, handoff_id: str) -> Sequence[TranscriptLine]:
+        if handoff_id in self._lines:
+            return list(self._lines[handoff_id])
         return await self.messages_after(handoff_id, -1, limit=100_000)
 
     async def messages_after(self, handoff_id: str, after_seq: int, limit: int = 200) -> Sequence[TranscriptLine]:
@@ -172,6 +187,7 @@ class SqlHandoffs:
         seq = (last if last is not None else -1) + 1
         await self.conn.execute(t.messages.insert().values(handoff_id=handoff_id, seq=seq, role=role, text=text,
                                                            ts=at, author=author))
+        self._lines.pop(handoff_id, None)  # read it from the database from now on
         return int(seq)
 
     async def count_recent_for_customer(self, customer_id: str, since: datetime, exclude: str | None) -> int:
@@ -208,6 +224,7 @@ class SqlHandoffs:
 class SqlCustomers:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
+        self._written: dict[str, Customer] = {}  # upserted in this unit of work (read back by its observer)
 
     async def upsert(self, customer: CustomerIn, now: datetime) -> Customer:
         """Insert or refresh the customer. The latest handoff's view wins; a missing name/company keeps the known
@@ -222,9 +239,13 @@ class SqlCustomers:
         stmts = _intake_statements(self.conn.dialect.name)
         stmt = stmts["customer"] if customer.email is not None else stmts["customer_plain"]
         row = (await self.conn.execute(stmt, values)).mappings().one()
-        return customer_from_row(row)
+        found = customer_from_row(row)
+        self._written[found.id] = found
+        return found
 
     async def get(self, customer_id: str) -> Customer | None:
+        if customer_id in self._written:
+            return self._written[customer_id]
         row = (await self.conn.execute(select(t.customers).where(t.customers.c.id == customer_id))).mappings().first()
         return customer_from_row(row) if row else None
 
@@ -239,6 +260,7 @@ class SqlCustomers:
         if values:
             await self.conn.execute(update(t.customers).where(t.customers.c.id == customer_id)
                                     .values(**values, updated_at=now))
+            self._written.pop(customer_id, None)
         return await self.get(customer_id)
 
 
@@ -312,10 +334,19 @@ class SqlEvents:
         self.conn = conn
 
     async def append(self, event: Event) -> int:
-        params = {"handoff_id": event.handoff_id, "kind": event.kind.value, "actor_type": event.actor.type.value,
-                  "actor_id": event.actor.id, "source": event.source.value, "reason": event.reason,
-                  "data": dict(event.data), "at": event.at}
-        return int((await self.conn.execute(_intake_statements(self.conn.dialect.name)["event"], params)).scalar_one())
+        return (await self.append_many([event]))[0]
+
+    async def append_many(self, events: Sequence[Event]) -> list[int]:
+        """Write events in one statement (an INSERT … RETURNING of several rows); their ids, in order."""
+        if not events:
+            return []
+        params = [{"handoff_id": e.handoff_id, "kind": e.kind.value, "actor_type": e.actor.type.value,
+                   "actor_id": e.actor.id, "source": e.source.value, "reason": e.reason, "data": dict(e.data),
+                   "at": e.at} for e in events]
+        stmt = _intake_statements(self.conn.dialect.name)["events"]
+        if len(params) == 1:
+            return [int((await self.conn.execute(stmt, params[0])).scalar_one())]
+        return [int(i) for i in (await self.conn.execute(stmt, params)).scalars()]
 
     async def for_handoff(self, handoff_id: str) -> Sequence[Event]:
         e = t.events.c

@@ -56,6 +56,17 @@ class SqlSlaClocks:
         new_id = (await self.conn.execute(insert(t.sla_clocks).values(**values).returning(_c.id))).scalar_one()
         return replace(clock, id=int(new_id))
 
+    async def add_many(self, clocks: Sequence[SlaClock], now: datetime) -> list[SlaClock]:
+        """Insert new clocks in one statement; returns them with their ids, in order."""
+        if not clocks:
+            return []
+        stmt = insert(t.sla_clocks).returning(_c.id, sort_by_parameter_order=True)
+        if len(clocks) == 1:
+            ids = [(await self.conn.execute(stmt, _values(clocks[0], now))).scalar_one()]
+        else:
+            ids = list((await self.conn.execute(stmt, [_values(c, now) for c in clocks])).scalars())
+        return [replace(c, id=int(i)) for c, i in zip(clocks, ids, strict=True)]
+
     async def save(self, clock: SlaClock, now: datetime) -> None:
         """Write a changed clock (by id)."""
         if clock.id is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -145,17 +145,18 @@ class SqlUnitOfWork:
 
     async def commit(self) -> list[int]:
         conn = self.connection
-        ids: list[int] = []
         wrote_outbox = False
         if self._observer is not None and self._pending:
             # Inside the transaction: what the events cause (SLA clocks) commits with them, or not at all.
             self._pending.extend(await self._observer.observe(self, list(self._pending)))
-        for event in self._pending:
-            event_id = await self.events.append(event)
-            ids.append(event_id)
-            messages = self._routing.messages_for(event, event_id)
+        # Every event in one statement, then every outbox item they cause in one more.
+        ids = await self.events.append_many(self._pending)
+        by_time: dict[Any, list[Any]] = {}  # items are due from their event's time (one statement per instant)
+        for event, event_id in zip(self._pending, ids, strict=True):
+            by_time.setdefault(event.at, []).extend(self._routing.messages_for(event, event_id))
+        for at, messages in by_time.items():
             if messages:
-                await self.outbox.enqueue(messages, event.at)
+                await self.outbox.enqueue(messages, at)
                 wrote_outbox = True
         self._pending = []
         if wrote_outbox:

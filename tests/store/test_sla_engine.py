@@ -49,7 +49,7 @@ WEDNESDAY = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 MILD: dict[str, Any] = {
     "customer": {"plan": "free", "account_value": 0},
     "transcript": [{"role": "customer", "text": "How do I embed the widget on a second site? "
-                                                 "Could a person walk me through it?"}],
+                                                 "The docs page did not help me."}],
     "ai": {"intent": "technical", "confidence": 0.8, "kb_hits": 1, "attempted_steps": []},
 }
 
