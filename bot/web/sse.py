@@ -170,7 +170,7 @@ class SseDestination:
             return
         self.waits.invalidate()
         queues = {str(q) for q in (data.get("queue"), data.get("from_queue"), data.get("to_queue")) if q}
-        if item.handoff_id:  # by id: release/escalate/reopen/resolve carry no queue; read the current one
+        if item.handoff_id and not queues:  # release/escalate/reopen/resolve carry no queue: read the current one
             async with self.deps.uow(read_only=True) as uow:
                 h = await uow.handoffs.get(item.handoff_id)
             if h is not None:
