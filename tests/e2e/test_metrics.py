@@ -22,7 +22,7 @@ from tests.conftest import API_KEY, make_settings
 from tests.support.clock import FakeClock
 from tests.support.destinations import RecordingDestination
 from tests.support.factories import intake_body
-from tests.support.server import free_port, wait_up
+from tests.support.server import free_port, stop_all, wait_up
 
 ROOT = Path(__file__).resolve().parents[2]
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -252,14 +252,7 @@ def two_processes(db_url: str, tmp_path: Path) -> Iterator[tuple[list[int], list
             wait_up(port, proc, tmp_path / f"serve{i}.log")
         yield ports, procs, prom_dir
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_all(procs, timeout=30)
 
 
 @pytest.mark.slow

@@ -22,7 +22,7 @@ from tests.conftest import API_KEY
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.harness import EMMA, LIAM, TECH, card_handoff, card_text, seed_workspace, write_config
 from tests.support.factories import intake_body
-from tests.support.server import free_port, wait_up
+from tests.support.server import free_port, stop_all, wait_up
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,11 +132,4 @@ def test_two_processes_act_on_each_deadline_once_and_a_killed_one_loses_nothing(
         assert all(f"<@{EMMA}>" in card_text(m) for ts in {m["ts"] for m in fake.messages(TECH)}
                    for m in fake.thread(TECH, ts) if "SLA warning" in card_text(m))
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_all(procs, timeout=20)

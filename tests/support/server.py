@@ -61,3 +61,18 @@ def wait_up(port: int, proc: Any, log: Any, timeout: float = 60.0) -> None:
             pass
         time.sleep(0.1)
     raise AssertionError("baton did not start")
+
+
+def stop_all(procs: Any, timeout: float = 30.0) -> None:
+    """SIGTERM every process still running, wait for each, SIGKILL what does not stop in ``timeout``."""
+    import signal
+    import subprocess
+
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
