@@ -35,6 +35,9 @@ class _Outcome:
     postponed: set[int] = field(default_factory=set)  # retried without an attempt (the destination was paused)
 
 
+RECORD_ATTEMPTS = 8  # recording a batch's results: 0.2 + 0.4 + … + 5 s ≈ 20 s of retries while the database is away
+
+
 class Dispatcher:
     """Delivers outbox items to the destinations this process has.
 
@@ -104,8 +107,24 @@ class Dispatcher:
         outcome = _Outcome()
         await asyncio.gather(*(self._deliver_lane(lane, outcome) for lane in lanes.values()),
                              *(self._deliver_batch(name, group, outcome) for name, group in batched.items()))
-        await self._record(outcome)
+        await self._record_soon(outcome)
         return len(items)
+
+    async def _record_soon(self, out: _Outcome) -> None:
+        """Record the batch's results; if the database is away (a restart), keep trying for about 20 s. The
+        deliveries happened: recording them when it is back beats waiting out the leases and delivering again."""
+        for attempt in range(RECORD_ATTEMPTS):
+            try:
+                await self._record(out)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                if attempt + 1 == RECORD_ATTEMPTS or self._stopping:
+                    raise
+                log.warning("dispatcher could not record %d results (attempt %d); retrying",
+                            len(out.done) + len(out.retry) + len(out.dead), attempt + 1)
+                await asyncio.sleep(min(5.0, 0.2 * 2 ** attempt))
 
     async def _deliver_batch(self, name: str, items: list[OutboxItem], out: _Outcome) -> None:
         dest: Any = self.destinations[name]
