@@ -357,7 +357,6 @@ class SlaClockRepository(Protocol):
 
     async def claim_due(self, now: datetime, limit: int) -> Sequence[SlaClock]: ...
 
-    async def compliance(self, since: datetime, until: datetime) -> Sequence[Mapping[str, Any]]: ...
 
 
 class WatermarkRepository(Protocol):

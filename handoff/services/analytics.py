@@ -46,6 +46,11 @@ def _waiting(depths: Sequence[QueueDepth], now: datetime) -> list[tuple[str, str
              max(0.0, (now - d.oldest_created_at).total_seconds()) if d.oldest_created_at else 0.0) for d in depths]
 
 
+def _totals(live: Sequence[tuple[str, str, int, float]]) -> tuple[int, float]:
+    """How many wait in all, and the longest wait (seconds)."""
+    return sum(n for _, _, n, _ in live), round(max((w for *_, w in live), default=0.0), 1)
+
+
 def hour_of(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
@@ -150,6 +155,7 @@ class Analytics:
 
         report, (clocks, live) = await asyncio.gather(self.report(period, DASHBOARD_GROUPS), side())
         g = report.pop("groups")
+        waiting, oldest = _totals(live)
         agents = [{"agent": r["key"], "display_name": r["display_name"], "handled": r["handoffs"],
                    "score": r["score"], "components": r["components"], "inputs": r["inputs"],
                    "missing": r["missing"]} for r in g["agent"] if r["key"] != NO_KEY]
@@ -160,8 +166,7 @@ class Analytics:
                      "compliance": round(met / (met + breached), 4) if met + breached else None}
                     for kind, (met, breached) in sorted(clocks.items())],
             "agents": sorted(agents, key=lambda a: (-(a["score"] or -1), a["agent"])),
-            "queue": {"waiting": sum(n for _, _, n, _ in live),
-                      "oldest_wait_seconds": round(max((w for *_, w in live), default=0.0), 1),
+            "queue": {"waiting": waiting, "oldest_wait_seconds": oldest,
                       "by_queue": [{"queue": q, "priority": p, "waiting": n, "oldest_wait_seconds": round(w, 1)}
                                    for q, p, n, w in sorted(live, key=lambda r: (-r[3], r[0]))]},
             "ai_quality": [{k: r[k] for k in ("key", *AI_QUALITY_KEYS)} for r in g["reason"]],
@@ -180,8 +185,7 @@ class Analytics:
             live = _waiting(await uow.gauges.queue_depth(), now)
             conv = await uow.analytics.conversations(so_far.start, so_far.end)
         m = self._metrics(cur[""][None], conv.total)
-        m["queued"] = sum(n for _, _, n, _ in live)
-        m["oldest_wait_seconds"] = round(max((w for *_, w in live), default=0.0), 1)
+        m["queued"], m["oldest_wait_seconds"] = _totals(live)
         return m
 
     # ---- escalation-rate denominators ---------------------------------------------------------------------

@@ -50,10 +50,10 @@ class Reports:
         history = await self.analytics.report(Period(history_start, day.end, day.timezone), ["day"])
         async with self.deps.uow(read_only=True) as uow:
             notable = await uow.analytics.notable(day.start, day.end)
-        tomorrow = (day.start.astimezone(self.zone) + timedelta(days=1, hours=12)).date()
+        local = day.start.astimezone(self.zone)
+        tomorrow = local.date() + timedelta(days=1)
         same = [r["handoffs"] for r in history["groups"]["day"]
                 if datetime.fromisoformat(r["key"]).weekday() == tomorrow.weekday()]
-        local = day.start.astimezone(self.zone)
         return {
             "report": "daily", "day": local.date().isoformat(), "weekday": WEEKDAY_NAMES[local.weekday()],
             "timezone": day.timezone, "currency": report["currency"],

@@ -12,11 +12,11 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handoff.sla.clocks import ClockKind, ClockOutcome, SlaClock
-from handoff.sla.timing import WATCHES, next_at
+from handoff.sla.timing import next_at
 from handoff.store import tables as t
 
 _c = t.sla_clocks.c
@@ -86,21 +86,6 @@ class SqlSlaClocks:
         q = (select(t.sla_clocks).where(_c.next_at.is_not(None), _c.next_at <= now)
              .order_by(_c.next_at, _c.id).limit(limit).with_for_update(skip_locked=True))
         return [clock_from_row(r) for r in await self.conn.execute(q)]
-
-    async def compliance(self, since: datetime, until: datetime) -> Sequence[Mapping[str, Any]]:
-        """Stopped clocks in ``[since, until)`` per kind, priority and queue: how many met the target, how many not,
-        mean and worst counted time, total paused time. Watches are not promises and are left out."""
-        h = t.handoffs.c
-        q = (select(_c.kind, h.priority, h.queue, func.count().label("total"),
-                    func.sum(case((_c.outcome == ClockOutcome.BREACHED.value, 1), else_=0)).label("breached"),
-                    func.avg(_c.elapsed_seconds).label("mean_elapsed"),
-                    func.max(_c.elapsed_seconds).label("max_elapsed"),
-                    func.sum(_c.paused_seconds).label("paused"))
-             .join(t.handoffs, h.id == _c.handoff_id)
-             .where(_c.stopped_at >= since, _c.stopped_at < until,
-                    _c.outcome != ClockOutcome.CANCELLED.value, _c.kind.not_in([k.value for k in WATCHES]))
-             .group_by(_c.kind, h.priority, h.queue).order_by(_c.kind, h.priority, h.queue))
-        return [dict(r._mapping) for r in await self.conn.execute(q)]
 
 
 def _values(c: SlaClock, now: datetime) -> dict[str, Any]:
