@@ -49,8 +49,10 @@ def install(app: FastAPI, analytics: Analytics, auth: KeyAuth) -> None:
             found = await keys.from_session(request.cookies.get(COOKIE))
         return found if found is not None and found.allows(Scope.AGENT) else None
 
+    login_html = (STATIC / "dashboard" / "login.html").read_text(encoding="utf-8")  # read once, at start
+
     def login_page(message: str | None = None, status: int = 200) -> HTMLResponse:
-        page = (STATIC / "dashboard" / "login.html").read_text(encoding="utf-8")
+        page = login_html
         if message:
             page = page.replace("<!--error-->", f'<p class="login-error" role="alert">{html.escape(message)}</p>')
         return HTMLResponse(page, status_code=status, headers=HEADERS)
