@@ -324,6 +324,7 @@ def create_app(rt: Runtime, *, run_dispatcher: bool = True) -> Any:
             await integ.start()
         stop = asyncio.Event()
         task = asyncio.create_task(rt.dispatcher.run(stop)) if run_dispatcher else None
+        refresher = asyncio.create_task(rt.waits.run(stop))  # every process that answers customers keeps one
         if run_dispatcher:  # a web-only process (serve --no-dispatcher) leaves timed work to the workers
             rt.ticks.start()
             rt.listener.start()
@@ -338,6 +339,7 @@ def create_app(rt: Runtime, *, run_dispatcher: bool = True) -> Any:
             stop.set()
             if task is not None:
                 await task  # the batch in flight finishes; leased items not started are given back
+            await refresher
             for integ in reversed(rt.integrations):
                 await integ.stop()
             await rt.engine.dispose()
@@ -491,9 +493,12 @@ async def run_worker(rt: Runtime) -> int:
         loop.add_signal_handler(sig, lambda: (rt.dispatcher.stop_soon(), stop.set()))
     rt.ticks.start()  # SLA clocks, customer updates, …: timed work runs in workers too (rows decide who acts)
     rt.listener.start()
+    refresher = asyncio.create_task(rt.waits.run(stop))  # the customer-update tick reads wait estimates
     try:
         await rt.dispatcher.run(stop)
     finally:
+        stop.set()
+        await refresher
         await rt.listener.stop()
         rt.ticks.shutdown()
         await rt.engine.dispose()

@@ -8,6 +8,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+POSITION_LIMIT = 1000
+"""A place in line is counted exactly up to this many handoffs ahead; ``POSITION_LIMIT + 1`` reads "more than
+1,000 ahead" (customers are told so, and wait estimates count deeper queues from the queue-depth aggregates)."""
+
 
 class Status(StrEnum):
     QUEUED = "queued"

@@ -234,6 +234,10 @@ class CustomerSideRepository(Protocol):
         """Waiting handoffs in pick order (priority, age, id), at most ``limit``."""
         ...
 
+    async def queue_depth(self) -> Mapping[str, Mapping[int, int]]:
+        """Waiting handoffs per queue and priority rank (one aggregate; the wait estimate of a deep queue)."""
+        ...
+
     async def open_claims(self) -> Sequence[OpenClaim]: ...
 
     async def handle_times(self, since: datetime, per_queue: int) -> Mapping[str, Sequence[float]]:

@@ -1,14 +1,17 @@
 """Wait estimates from the database: build a :class:`QueueSnapshot`, ask :func:`estimate_wait`, and turn the
 answer into the one :class:`CustomerWait` every customer-facing path shows (:meth:`WaitTimes.customer_wait_in`).
 
-The snapshot is global (all waiting handoffs, agents, their open claims, recent handle times and arrivals)
-and costs four small queries; it is cached for ``ttl`` seconds so a queue change that wakes a hundred
-waiting customers' streams reads it once. Each estimate itself is about a millisecond of arithmetic.
+The snapshot is global (the first waiting handoffs in pick order, the queue depth per queue and priority, agents,
+their open claims, recent handle times and arrivals) and costs five bounded queries. One task per process
+(:meth:`WaitTimes.run`) refreshes it once per ``ttl`` while it is being read — never a request: intake answers
+read it from memory (no thundering herd of concurrent intakes reloading it), and a queue change that wakes a
+hundred waiting customers' streams reads it once. Each estimate itself is about a millisecond of arithmetic.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -30,15 +33,19 @@ from handoff.eta import (
     team_presence,
 )
 from handoff.eta.customer_wait import DEFAULT_ZONE
-from handoff.models import Agent, Handoff, Priority, Status
+from handoff.models import POSITION_LIMIT, Agent, Handoff, Priority, Status
 from handoff.ports import UnitOfWork
 from handoff.services.common import Deps
 from handoff.shifts import Shift
+
+log = logging.getLogger("baton.waits")
 
 MAX_WAITING = 2000
 HISTORY_DAYS = 14
 HISTORY_PER_QUEUE = 200
 ARRIVAL_WINDOW = timedelta(hours=1)
+STALE_OK_SECONDS = 10.0
+"""An intake answer reuses a snapshot at most this old (the refresher keeps it within ``ttl`` under traffic)."""
 
 
 class Openings(Protocol):
@@ -54,6 +61,11 @@ class _Snapshot:
     people: tuple[Agent, ...]
     history: HandleTimeHistory
     arrivals: Mapping[str, Mapping[Priority, float]]
+    depth: Mapping[str, Mapping[int, int]]  # queue → priority rank → handoffs waiting
+
+    def ahead(self, queue: str, rank: int) -> int:
+        """Waiting handoffs of ``queue`` at ``rank`` or better: who is ahead of a newcomer at that rank."""
+        return sum(n for r, n in self.depth.get(queue, {}).items() if r <= rank)
 
 
 class WaitTimes:
@@ -75,6 +87,26 @@ class WaitTimes:
         self._stale = False
         self._generation = 0  # bumped by invalidate(): a load started before it is stale for strict readers
         self._loading: tuple[int, asyncio.Task[_Snapshot]] | None = None
+        self._wanted = False  # read since the last refresh: the refresher loads it again
+        self.loads = 0  # snapshot loads made (tests and the bench read it)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """The process's one refresher: every ``ttl`` seconds, reload the snapshot if anyone read it since the
+        last load (an idle process reads nothing). Requests never wait for it once a snapshot exists."""
+        if self.ttl <= 0:
+            return
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=self.ttl)
+            except TimeoutError:
+                pass
+            if stop.is_set() or not self._wanted:
+                continue
+            self._wanted = False
+            try:
+                await self._shared_load(stale_ok=False)
+            except Exception as exc:  # the database is away: the next round retries; readers keep the last one
+                log.warning("wait snapshot refresh failed (%s); retrying", type(exc).__name__)
 
     def invalidate(self) -> None:
         """The queue just changed: the next read that needs the current queue loads it again.
@@ -104,7 +136,10 @@ class WaitTimes:
     def _estimate(snap: _Snapshot, handoff: Handoff, position: int, now: datetime) -> WaitEstimate:
         own = WaitingHandoff(handoff.id, handoff.queue, handoff.priority, handoff.created_at)
         queue = QueueSnapshot(handoff=own, agents=snap.agents, waiting=snap.waiting, arrivals_per_hour=snap.arrivals)
-        return estimate_wait(queue, snap.history, now, known_ahead=max(0, position - 1))
+        ahead = max(0, position - 1)
+        if position > POSITION_LIMIT:  # "more than 1,000 ahead": the depth aggregate says how many more
+            ahead = max(ahead, snap.ahead(handoff.queue, handoff.priority.rank) - 1)
+        return estimate_wait(queue, snap.history, now, known_ahead=ahead)
 
     async def customer_wait(self, handoff: Handoff, position: int, customer_tz: str | None = None
                             ) -> CustomerWait | None:
@@ -150,8 +185,14 @@ class WaitTimes:
         return customer_wait(estimate, presence, now, customer_tz)
 
     def _fresh(self, stale_ok: bool = False) -> _Snapshot | None:
-        if self._cached is not None and (stale_ok or not self._stale) and \
-                time.monotonic() - self._cached[0] < self.ttl:
+        if self._cached is None or self.ttl <= 0:
+            return None
+        age = time.monotonic() - self._cached[0]
+        if stale_ok and age < max(self.ttl, STALE_OK_SECONDS):
+            self._wanted = True  # the refresher brings it up to date for the next reader
+            return self._cached[1]
+        if not self._stale and age < self.ttl:
+            self._wanted = True
             return self._cached[1]
         return None
 
@@ -167,7 +208,7 @@ class WaitTimes:
         fresh = self._fresh(stale_ok)
         if fresh is not None:
             return fresh
-        if load_here and uow is not None:
+        if load_here and uow is not None:  # no snapshot yet (start, or idle for long): the caller's connection
             snap = await self._load_in(uow)
             self._cached, self._stale = (time.monotonic(), snap), False
             return snap
@@ -201,6 +242,7 @@ class WaitTimes:
         return snap
 
     async def _load_in(self, uow: UnitOfWork) -> _Snapshot:
+        self.loads += 1
         now = self.deps.now()
         side = uow.customer_side
         waiting = tuple(WaitingHandoff(r.id, r.queue, Priority(r.priority), r.created_at)
@@ -215,7 +257,7 @@ class WaitTimes:
         hours = ARRIVAL_WINDOW.total_seconds() / 3600
         arrivals = {q: {Priority(p): n / hours for p, n in by_p.items()}
                     for q, by_p in (await side.arrivals(now - ARRIVAL_WINDOW)).items()}
-        return _Snapshot(waiting, agents, people, history, arrivals)
+        return _Snapshot(waiting, agents, people, history, arrivals, await side.queue_depth())
 
 
 def _load(agent: Agent, work: Sequence[InProgress], now: datetime, default_zone: str) -> AgentLoad:

@@ -34,6 +34,14 @@ class SqlCustomerSide:
              .order_by(_h.priority_rank, _h.created_at, _h.id).limit(limit))
         return [QueuedRow(r.id, r.queue, r.priority, r.created_at) for r in await self.conn.execute(q)]
 
+    async def queue_depth(self) -> Mapping[str, Mapping[int, int]]:
+        q = (select(_h.queue, _h.priority_rank, func.count()).where(_h.status == Status.QUEUED.value)
+             .group_by(_h.queue, _h.priority_rank))
+        out: dict[str, dict[int, int]] = defaultdict(dict)
+        for queue, rank, n in await self.conn.execute(q):
+            out[queue][int(rank)] = int(n)
+        return out
+
     async def open_claims(self) -> Sequence[OpenClaim]:
         q = select(_h.claimed_by, _h.queue, _h.claimed_at, _h.updated_at).where(
             _h.status.in_(_HELD), _h.claimed_by.is_not(None))

@@ -268,3 +268,54 @@ async def test_evaluate_records_the_intent_model_beside_the_rules_hash(client: A
     out = r.json()
     assert out["model_version"] == model.version and out["model_data"] == model.data_sha[:12]
     assert out["escalate"] and any(x["code"] == "person_request" for x in out["reasons"])
+
+
+async def _copies_ahead(runtime: Any, handoff_id: str, n: int) -> None:
+    """``n`` copies of a queued handoff (same time, later ids: right behind it): a deep queue in one statement,
+    the same on SQLite and PostgreSQL."""
+    from sqlalchemy import text
+
+    from handoff.store import tables
+
+    cols = [c.name for c in tables.handoffs.columns]
+    suffixed = {"id", "conversation_id", "customer_token"}  # unique: each copy gets its own
+    select_list = ", ".join(f"h.{c} || '-' || CAST(s.n AS TEXT)" if c in suffixed else f"h.{c}" for c in cols)
+    sql = (f"WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < :n) "
+           f"INSERT INTO handoffs ({', '.join(cols)}) SELECT {select_list} FROM handoffs h, s WHERE h.id = :id")
+    async with runtime.deps.uow() as uow:
+        await uow.connection.execute(text(sql), {"n": n, "id": handoff_id})
+        await uow.commit()
+
+
+async def test_a_place_past_a_thousand_is_told_as_more_than_a_thousand(client: Any, runtime: Any) -> None:
+    """The place in line is counted exactly up to 1,000 ahead and no further (bounded work at any depth); past
+    that the customer reads "more than 1,000 ahead" (the estimate then counts the queue from its depth:
+tests/unit/test_waits_depth.py)."""
+    from handoff.models import POSITION_LIMIT
+
+    body = intake_body()
+    first = (await post(client, body)).json()
+    await _copies_ahead(runtime, first["id"], POSITION_LIMIT + 200)
+    runtime.waits.invalidate()
+    late = (await post(client, intake_body())).json()
+    assert late["queue"] == first["queue"] and late["position"] == POSITION_LIMIT + 1
+    assert "More than 1,000 people are ahead of you" in late["customer_message"]
+    assert (await client.get(f"/v1/handoffs/{late['id']}")).json()["position"] == POSITION_LIMIT + 1
+    # The first one is still first, exactly.
+    assert (await client.get(f"/v1/handoffs/{first['id']}")).json()["position"] == 1
+
+
+async def test_concurrent_intakes_read_the_wait_snapshot_from_memory(client: Any, runtime: Any) -> None:
+    """No thundering herd: intakes never reload the queue snapshot once one exists (the process's refresher
+    does, once per interval), however many arrive together after it aged."""
+    import asyncio
+
+    runtime.waits.ttl = 0.05
+    await post(client, intake_body())  # the process's first intake loads it (nothing in memory yet)
+    assert runtime.waits.loads == 1
+    for _ in range(3):
+        await asyncio.sleep(0.1)  # older than ttl: the old code reloaded it in every intake that saw it so
+        answers = await asyncio.gather(*(post(client, intake_body()) for _ in range(10)))
+        assert {a.status_code for a in answers} == {201}
+        assert all(a.json()["customer_message"] for a in answers)
+    assert runtime.waits.loads == 1
