@@ -5,7 +5,8 @@
 For each backlog size: a fresh PostgreSQL database; one real handoff taken in through the service, then cloned
 in SQL (``INSERT … SELECT … generate_series``) into N queued handoffs with their events, schedules and SLA clocks,
 spread over the last hours, so the queue looks like an incident's; then a real uvicorn serving Baton is measured:
-intake rate, p99 and CPU per handoff; the customer status endpoint's p99 (random waiting handoffs, their real
+intake rate, p99 and CPU per handoff (``--listening``: the share of waiting customers with the widget open, who
+get scheduled updates); the customer status endpoint's p99 (random waiting handoffs, their real
 tokens); service CPU with no traffic; how many customer-update schedules are overdue (is the update scheduler
 keeping up?); the server's RSS. Server stderr goes to a file (printed on failure), never to an unread pipe.
 
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +44,16 @@ _CLONED = {
                  "updated_at": "now() - (g * interval '250 milliseconds')",
                  "sla_due_at": "now() - (g * interval '250 milliseconds') + interval '10 minutes'"},
     "events": {"handoff_id": "'ho_bl' || lpad(g::text, 8, '0')", "at": "now() - (g * interval '250 milliseconds')"},
-    "customer_updates": {"handoff_id": "'ho_bl' || lpad(g::text, 8, '0')"},
+    "customer_updates": {"handoff_id": "'ho_bl' || lpad(g::text, 8, '0')",
+                         "due_at": "now() + ((g % 90) * interval '1 second')"},  # the cadence, spread out
     "sla_clocks": {"handoff_id": "'ho_bl' || lpad(g::text, 8, '0')",
                    "started_at": "now() - (g * interval '250 milliseconds')"},
 }
 
 
-async def _seed(url: str, n: int) -> None:
-    """One handoff through the real intake, then ``n - 1`` clones of it (and of its rows) in SQL."""
+async def _seed(url: str, n: int, listening: float) -> None:
+    """One handoff through the real intake, then ``n - 1`` clones of it (and of its rows) in SQL; the first
+    ``listening`` share of them have the widget open (an update schedule, as a stream or poll makes)."""
     import sqlalchemy as sa
 
     from app import build
@@ -60,6 +64,10 @@ async def _seed(url: str, n: int) -> None:
     rt = build(make_settings(url), with_log=False, integrations=[])
     try:
         h = (await rt.intake.submit(HandoffIn.model_validate(intake_body()))).handoff
+        now = rt.deps.now()
+        async with rt.deps.uow() as uow:  # the seed's customer has the widget open
+            await uow.customer_side.listen(h.id, until=now + timedelta(hours=2), first_due=now, now=now)
+            await uow.commit()
         async with rt.engine.begin() as conn:
             for table, changed in _CLONED.items():
                 if table not in t.Base.metadata.tables:
@@ -71,9 +79,10 @@ async def _seed(url: str, n: int) -> None:
                     cols = [c for c in cols if c != "id"]
                 exprs = [changed.get(c, f'"{c}"') for c in cols]
                 key = "id" if table == "handoffs" else "handoff_id"
+                copies = round((n - 1) * listening) if table == "customer_updates" else n - 1
                 await conn.execute(sa.text(
                     f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(exprs)} FROM {table} "
-                    f"CROSS JOIN generate_series(1, {n - 1}) AS g WHERE {table}.{key} = :seed"), {"seed": h.id})
+                    f"CROSS JOIN generate_series(1, {copies}) AS g WHERE {table}.{key} = :seed"), {"seed": h.id})
             await conn.execute(sa.text("ANALYZE"))
     finally:
         await rt.engine.dispose()
@@ -126,7 +135,7 @@ def _row(backlog: int, args: argparse.Namespace, base_env: dict[str, str], cfg: 
         from handoff.store.migrate import upgrade
 
         upgrade(url)
-        asyncio.run(_seed(url, backlog))
+        asyncio.run(_seed(url, backlog, args.listening))
         env = {**base_env, "DATABASE_URL": url, "BATON_API_KEYS": KEY, "BATON_LOG_LEVEL": "WARNING",
                "BATON_CONFIG": str(cfg), "BATON_APP_FACTORY": "1"}
         port = free_port()
@@ -180,12 +189,15 @@ def main() -> int:
     ap.add_argument("--requests", type=int, default=1000)
     ap.add_argument("--status-requests", type=int, default=1000)
     ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--listening", type=float, default=0.2,
+                    help="share of the waiting customers with the widget open (they get scheduled updates)")
     ap.add_argument("--settle", type=float, default=10.0, help="seconds after start before measuring")
     ap.add_argument("--idle", type=float, default=10.0, help="seconds of no traffic to measure idle CPU")
     args = ap.parse_args()
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     print(f"machine: {os.cpu_count()} cores; PostgreSQL on loopback; one uvicorn process; {args.requests} intakes at "
-          f"{args.concurrency} connections; {args.status_requests} status reads at 8")
+          f"{args.concurrency} connections; {args.status_requests} status reads at 8; "
+          f"{args.listening:.0%} of the waiting customers have the widget open")
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("BATON_", "SLACK_", "HUBSPOT_"))}
     cfg = Path(tempfile.mkdtemp()) / "baton.yaml"
     cfg.write_text("outbox:\n  log_destination: false\n")

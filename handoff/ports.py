@@ -50,12 +50,10 @@ class HandoffRepository(Protocol):
 
     async def find_by_conversation(self, source: str, conversation_id: str) -> Handoff | None: ...
 
-    async def add(self, handoff: Handoff, body: HandoffIn, routing: Sequence[Mapping[str, Any]] = ()) -> bool:
-        """Insert a new handoff with its transcript; False (and nothing written) if the conversation exists."""
-        ...
-
-    async def promise(self, handoff_id: str, seconds: float) -> None:
-        """Keep the wait (seconds) the intake answer promised."""
+    async def add(self, handoff: Handoff, body: HandoffIn, routing: Sequence[Mapping[str, Any]] = (), *,
+                  promised_wait_seconds: float | None = None) -> bool:
+        """Insert a new handoff with its transcript and the wait the intake answer promises; False (and nothing
+        written) if the conversation exists."""
         ...
 
     async def save(self, handoff: Handoff, expected_version: int) -> Handoff:
@@ -264,7 +262,16 @@ class CustomerSideRepository(Protocol):
         ...
 
     async def ensure_schedules(self, now: datetime, first_due: datetime, limit: int = 1000) -> int:
-        """Give every queued handoff a due update (new rows, or rows parked while it was not waiting)."""
+        """Bounded upkeep: rows for waiting webhook handoffs, due rows nobody listens to dropped, parked rows of
+        handoffs waiting again made due (each step at most ``limit`` rows)."""
+        ...
+
+    async def listen(self, handoff_id: str, *, until: datetime, first_due: datetime, now: datetime) -> None:
+        """The widget is open: schedule updates until ``until`` (the first at ``first_due`` if none was)."""
+        ...
+
+    async def forget(self, handoff_id: str) -> None:
+        """Drop the handoff's schedule row (it is over)."""
         ...
 
     async def claim_due(self, now: datetime, limit: int) -> Sequence[UpdateSchedule]:

@@ -188,6 +188,7 @@ class CustomerIntegration:
         @r.get("/status")
         async def status(h: Customer, after: Annotated[int, Query(ge=-1, le=10**9)] = -1) -> dict[str, Any]:
             """Status, place in line, estimate, the agent's display name, and messages after the ``after`` cursor."""
+            await self.updates.listening(h)  # the widget polls: scheduled updates reach it
             return status_json(await side.status(h.id, after), labels, self.renderer)
 
         @r.get("/events")
@@ -202,6 +203,7 @@ class CustomerIntegration:
             async def current(handoff_id: str) -> dict[str, Any]:
                 return status_json(await side.status(handoff_id, 10**9), labels, self.renderer, with_messages=False)
 
+            await self.updates.listening(h)  # the widget is open: scheduled updates reach it
             slot = self.slots.acquire(h.id, request.client.host if request.client else "?")
             body = customer_stream(side, self.broadcaster, self.renderer, labels, h.id, h.queue, start, current,
                                    request.is_disconnected, self.stream)

@@ -120,7 +120,7 @@ class Rules(Model):
         if self.intent_model is not None:
             im = self.intent_model
             unknown = sorted({h.cue for h in im.intents.values()} - set(self.cues))
-            unknown += [c for c in im.informational_sets_aside if c not in self.cues]
+            unknown += [c for c in im.informational_sets_aside if c not in self.cues and c != "technical_complexity"]
             if unknown:
                 raise ValueError(f"intent_model: unknown cue(s) {', '.join(unknown)}")
             protected = {im.intents[k].cue for k in ("person", "security", "legal") if k in im.intents}

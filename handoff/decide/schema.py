@@ -379,13 +379,17 @@ class IntentModelRules(Model):
     Precedence: a rule phrase that fires wins (its quote is exact); the model raises a cue the rules missed
     when its probability reaches the intent's threshold; a message the model reads as an informational
     question (``info`` >= ``info_at_least``) sets aside the cues in ``informational_sets_aside`` unless the
-    model itself also reads that cue's intent. Person requests, security and legal are never set aside.
+    model itself also reads that cue's intent. Security and legal are never set aside. A person phrase is set
+    aside only on the stricter ``person_question_at_least`` (``info`` at least that, and the person head under
+    a tenth of its threshold): a question *about* the product's hand-over ("how do I make the bot pass chats to
+    a human agent?"), never a request; None keeps every person phrase.
     """
 
     file: Annotated[str, Field(min_length=1)] = "intent_model.json"
     intents: dict[str, IntentHead]
     informational_sets_aside: Words = []
     info_at_least: Fraction = 0.8
+    person_question_at_least: Fraction | None = None
     topic_at_least: Fraction = 0.5
     min_words: Annotated[int, Field(ge=1, le=20)] = 2
 

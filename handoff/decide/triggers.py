@@ -155,12 +155,14 @@ def assess(
     score = sum(open_items.values())
     if score >= cx.min_score:
         shown = ", ".join(list(open_items)[:3])
-        add(
-            "technical_complexity",
-            cx.level,
-            f"technical complexity {score:g} (≥ {cx.min_score:g}): {shown}",
-            f"technical: {shown}",
-        )
+        detail = f"technical complexity {score:g} (≥ {cx.min_score:g}): {shown}"
+        question = _technical_question(rules, reading, ev, after=-1 if override or not cx.confidence_gated
+                                       else settled_at)
+        if question is None:
+            add("technical_complexity", cx.level, detail, f"technical: {shown}")
+        else:  # "what does error 429 mean?", "do you integrate with HubSpot?": the AI can answer it
+            questions.append(Signal("technical_complexity", Urgency(cx.level), f"{detail} ({question})",
+                                    f"technical: {shown}", 0.0, shown))
 
     last = ev.customer[-1] if ev.customer else None
     resolved, resolution_quote = _resolved(rules, last)
@@ -238,16 +240,40 @@ def _informational(
 ) -> str | None:
     """Why a rule cue that fired in ``turn`` is set aside as an informational question, or None to keep it."""
     im = rules.intent_model
-    if reading is None or im is None or cue not in im.informational_sets_aside:
+    if reading is None or im is None:
+        return None
+    person = im.intents.get("person")
+    about_people = person is not None and cue == person.cue and im.person_question_at_least is not None
+    if cue not in im.informational_sets_aside and not about_people:
         return None
     scores = next((s for t, s in zip(ev.customer, reading.scores, strict=True) if t is turn), None)
-    if scores is None or scores.intents.get("info", 0.0) < im.info_at_least:
+    at_least = im.person_question_at_least if about_people and im.person_question_at_least else im.info_at_least
+    if scores is None or scores.intents.get("info", 0.0) < at_least:
         return None
     for intent, head in im.intents.items():
         threshold = head.threshold if head.threshold is not None else reading.model.thresholds.get(intent, 0.5)
+        if about_people and intent == "person":
+            threshold /= 10  # a question about the hand-over, not a request: the model must all but rule it out
         if head.cue == cue and scores.intents.get(intent, 0.0) >= threshold:
             return None  # the model reads the demand too: "what's your refund policy? I want my money back"
     return f"informational question: intent model info {scores.intents['info']:.2f}"
+
+
+def _technical_question(rules: Rules, reading: ModelReading | None, ev: Evidence, *, after: int) -> str | None:
+    """Why technical complexity is set aside as a question: every customer turn it counts asks something and is
+    read by the model as informational, and the widget reported no error of its own (always a real problem)."""
+    im = rules.intent_model
+    if reading is None or im is None or "technical_complexity" not in im.informational_sets_aside:
+        return None
+    if any(index < 0 for index, *_ in ev.pattern_hits):
+        return None
+    turns = [(t, s) for t, s in zip(ev.customer, reading.scores, strict=True) if t.index > after]
+    if not turns or any("?" not in t.toks for t, _ in turns):  # asked, not reported ("webhook returns 401")
+        return None
+    infos = [s.intents.get("info", 0.0) for _, s in turns]
+    if min(infos) < im.info_at_least:
+        return None
+    return f"informational question: intent model info {min(infos):.2f}"
 
 
 def _confident(value: float | None, at: float) -> bool:

@@ -153,7 +153,14 @@ class Intake:
             ctx = await self._context(uow, body, now, None if first_seen else customer.id)
             decision = self.decider.evaluate(body, ctx, body.trigger)
             handoff = self._new_handoff(body, decision, customer.id, customer.plan, now)
-            if not await uow.handoffs.add(handoff, body, decision.routing):
+            assign = decision.suggested_agent_id if decision.assign else None
+            # Counted before the insert (the same handoffs are ahead of a new one), so the promised wait is
+            # written with the row: no second statement for it.
+            position = 0 if assign else await uow.handoffs.position(handoff)
+            promised = None
+            if self.promise is not None and not assign:
+                promised = await self.promise(uow, handoff, position, body.customer.timezone)
+            if not await uow.handoffs.add(handoff, body, decision.routing, promised_wait_seconds=promised):
                 await uow.rollback()
                 found = None
             else:
@@ -169,13 +176,8 @@ class Intake:
                           "lead": self._lead(handoff.queue) if decision.flag_for_lead else None,
                           "source": body.source},
                 ))
-                if decision.assign and decision.suggested_agent_id:
-                    handoff = await self._auto_assign(uow, handoff, decision.suggested_agent_id, now)
-                position = await uow.handoffs.position(handoff)
-                if self.promise is not None:
-                    promised = await self.promise(uow, handoff, position, body.customer.timezone)
-                    if promised is not None:
-                        await uow.handoffs.promise(handoff.id, promised)
+                if assign:
+                    handoff = await self._auto_assign(uow, handoff, assign, now)
                 await uow.commit()
                 return IntakeResult(handoff, True, position, decision)
         # A repeat (or a concurrent twin that committed first): answer with the existing handoff.

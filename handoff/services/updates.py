@@ -1,24 +1,33 @@
 """Scheduled customer updates: the scheduler ticks, the database remembers.
 
-Each tick (1) gives every waiting handoff a schedule row, (2) claims due rows with row locks, (3) for each,
-locks the handoff, re-checks that it still waits, decides the update (:func:`handoff.updates.next_update`),
-records it as a ``customer_update_sent`` event — the outbox carries it to SSE and the webhook — and moves
-``due_at`` forward, all in one transaction. A restart loses nothing; two schedulers never send one update twice.
+Updates go to customers who listen: a webhook (``callback_url``), or the widget open — its SSE stream or status
+polls mark the handoff as listened to for ``LISTEN_SECONDS`` (:meth:`CustomerUpdates.listening`). A backlog of
+50,000 handoffs whose customers closed the widget costs the scheduler nothing.
+
+Each tick (1) keeps the schedule (rows for webhook handoffs, unheard rows dropped, bounded per tick), (2) claims
+due rows with row locks, (3) for each, locks the handoff, re-checks that it still waits, decides the update
+(:func:`handoff.updates.next_update`), records it as a ``customer_update_sent`` event — the outbox carries it to
+SSE and the webhook — and moves ``due_at`` forward, all in one transaction. A restart loses nothing; two
+schedulers never send one update twice.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from handoff.models import Actor, Event, EventKind, Handoff, Surface
+from handoff.models import OPEN_STATUSES, Actor, Event, EventKind, Handoff, Status, Surface
 from handoff.services.common import Deps
 from handoff.services.waits import WaitTimes
 from handoff.sla.policy import SlaPolicy
 from handoff.updates import UpdatePolicy, next_update
 
 log = logging.getLogger("baton.updates")
+
+LISTEN_SECONDS = 600.0
+"""A stream or status poll counts the customer as listening this long (an SSE stream reconnects within 300 s)."""
+_MARKED_MAX = 100_000  # handoffs whose last mark this process remembers (to write at most once per third of it)
 
 
 class CustomerUpdates:
@@ -32,6 +41,25 @@ class CustomerUpdates:
                                    max_interval_seconds=c.max_interval_seconds, long_wait_seconds=c.long_wait_seconds)
         self.batch_size = c.batch_size
         self.sla = SlaPolicy(deps.config.sla)
+        self._marked: dict[str, datetime] = {}  # handoff id → when this process last marked it listened to
+
+    async def listening(self, h: Handoff) -> None:
+        """The customer has the widget open (a stream opened, a status poll): updates reach them for the next
+        ``LISTEN_SECONDS``. Written at most once per third of that per handoff and process."""
+        if h.status not in OPEN_STATUSES:
+            return
+        now = self.deps.now()
+        last = self._marked.get(h.id)
+        if last is not None and (now - last).total_seconds() < LISTEN_SECONDS / 3:
+            return
+        if len(self._marked) >= _MARKED_MAX:
+            self._marked.clear()
+        self._marked[h.id] = now
+        async with self.deps.uow() as uow:
+            await uow.customer_side.listen(h.id, until=now + timedelta(seconds=LISTEN_SECONDS),
+                                           first_due=now + timedelta(seconds=self.policy.min_interval_seconds),
+                                           now=now)
+            await uow.commit()
 
     def policy_for(self, h: Handoff, plan: str | None) -> UpdatePolicy:
         """The cadence for one handoff: the SLA policy's ``update_every`` for its priority/plan/queue caps the
@@ -72,7 +100,10 @@ class CustomerUpdates:
                     if h else None
                 plan = customer.plan if customer else None
                 due = next_update(h, row, position, wait, now, self.policy_for(h, plan)) if h else None
-                if h is None or due is None:  # not waiting any more: park until it waits again
+                if h is None or h.status in (Status.RESOLVED, Status.CLOSED):  # over: nothing more to tell
+                    await uow.customer_side.forget(row.handoff_id)
+                    continue
+                if due is None:  # not waiting (claimed, pending): park until it waits again
                     await uow.customer_side.advance(row.handoff_id, due_at=None, sent=row.sent,
                                                     callback_offered_at=row.callback_offered_at, now=now)
                     continue

@@ -44,6 +44,7 @@ MAX_WAITING = 2000
 HISTORY_DAYS = 14
 HISTORY_PER_QUEUE = 200
 ARRIVAL_WINDOW = timedelta(hours=1)
+_MEMO_SIZE = 4096
 STALE_OK_SECONDS = 10.0
 """An intake answer reuses a snapshot at most this old (the refresher keeps it within ``ttl`` under traffic)."""
 
@@ -88,6 +89,8 @@ class WaitTimes:
         self._generation = 0  # bumped by invalidate(): a load started before it is stale for strict readers
         self._loading: tuple[int, asyncio.Task[_Snapshot]] | None = None
         self._wanted = False  # read since the last refresh: the refresher loads it again
+        # The same handoff, place and snapshot give the same answer: kept for the snapshot's life.
+        self._memo: dict[tuple[str, str, Priority, int, str | None], tuple[_Snapshot, CustomerWait | None]] = {}
         self.loads = 0  # snapshot loads made (tests and the bench read it)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -178,11 +181,19 @@ class WaitTimes:
         if handoff.status is not Status.QUEUED:
             return None
         snap = await self._snapshot(uow, stale_ok, load_here)
+        key = (handoff.id, handoff.queue, handoff.priority, position, customer_tz)
+        memo = self._memo.get(key)
+        if memo is not None and memo[0] is snap:  # the intake's promise, then its answer: one simulation
+            return memo[1]
         now = self.deps.now()
         estimate = self._estimate(snap, handoff, position, now)
         openings = self.calendars.openings(handoff.queue, now) if self.calendars is not None else ()
         presence = team_presence(snap.people, handoff.queue, now, default_zone=self.default_zone, openings=openings)
-        return customer_wait(estimate, presence, now, customer_tz)
+        wait = customer_wait(estimate, presence, now, customer_tz)
+        if len(self._memo) >= _MEMO_SIZE:
+            self._memo.clear()
+        self._memo[key] = (snap, wait)
+        return wait
 
     def _fresh(self, stale_ok: bool = False) -> _Snapshot | None:
         if self._cached is None or self.ttl <= 0:

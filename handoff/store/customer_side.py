@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handoff.models import Event, Status
@@ -89,20 +89,45 @@ class SqlCustomerSide:
         return int((await self.conn.execute(select(func.max(t.events.c.id)))).scalar() or 0)
 
     async def ensure_schedules(self, now: datetime, first_due: datetime, limit: int = 1000) -> int:
-        """Give up to ``limit`` waiting handoffs without one a schedule row (bounded per tick: one insert with
-        thousands of rows would pass asyncpg's 32,767-parameter cap); the next tick takes the rest."""
+        """Bounded upkeep of the schedule, each step at most ``limit`` rows (one insert with thousands of rows
+        would pass asyncpg's 32,767-parameter cap; the next tick takes the rest):
+
+        1. waiting handoffs with a webhook and no row get one (through ``ix_handoffs_waiting_webhook``: no scan
+           of the queue, however deep);
+        2. due rows nobody listens to any more (no webhook, the widget closed) are dropped — an update nobody
+           receives is not sent, and costs nothing; opening the widget again brings the row back (:meth:`listen`);
+        3. parked rows (due_at NULL while claimed) whose handoff waits again are due one interval ahead.
+        """
         waiting = _h.status == Status.QUEUED.value
-        missing = select(_h.id, _h.updated_at).where(waiting, ~exists().where(_u.handoff_id == _h.id)).limit(limit)
+        missing = (select(_h.id).where(waiting, _h.callback_url.is_not(None),
+                                       ~exists().where(_u.handoff_id == _h.id)).limit(limit))
         rows = (await self.conn.execute(missing)).all()
         if rows:
             ins = upsert_insert(self.conn, t.customer_updates).values(
                 [{"handoff_id": r.id, "due_at": first_due, "sent": 0, "updated_at": now} for r in rows])
             await self.conn.execute(ins.on_conflict_do_nothing(index_elements=["handoff_id"]))
+        webhook = exists().where(_h.id == _u.handoff_id, _h.callback_url.is_not(None))
+        unheard = (select(_u.handoff_id).where(_u.due_at <= now, or_(_u.listening_until.is_(None),
+                                                                      _u.listening_until <= now), ~webhook)
+                   .limit(limit))
+        dropped = await self.conn.execute(delete(t.customer_updates).where(_u.handoff_id.in_(unheard)))
         parked = (update(t.customer_updates)
                   .where(_u.due_at.is_(None), exists().where(and_(_h.id == _u.handoff_id, waiting)))
                   .values(due_at=first_due, updated_at=now))
         result = await self.conn.execute(parked)
-        return len(rows) + int(result.rowcount or 0)
+        return len(rows) + int(dropped.rowcount or 0) + int(result.rowcount or 0)
+
+    async def listen(self, handoff_id: str, *, until: datetime, first_due: datetime, now: datetime) -> None:
+        """The customer has the widget open (an SSE stream or a status poll): updates until ``until``; a
+        customer who was not listening gets the next one at ``first_due``."""
+        ins = upsert_insert(self.conn, t.customer_updates).values(
+            handoff_id=handoff_id, due_at=first_due, sent=0, listening_until=until, updated_at=now)
+        await self.conn.execute(ins.on_conflict_do_update(index_elements=["handoff_id"], set_={
+            "listening_until": ins.excluded.listening_until, "updated_at": ins.excluded.updated_at}))
+
+    async def forget(self, handoff_id: str) -> None:
+        """The handoff is over (resolved, closed, gone): its schedule row goes."""
+        await self.conn.execute(delete(t.customer_updates).where(_u.handoff_id == handoff_id))
 
     async def claim_due(self, now: datetime, limit: int) -> Sequence[UpdateSchedule]:
         q = (select(t.customer_updates).where(_u.due_at.is_not(None), _u.due_at <= now)

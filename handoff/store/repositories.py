@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, func, literal, or_, select, update
+from sqlalchemy import DateTime, Integer, and_, bindparam, column, func, insert, literal, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.schema import Table
@@ -76,6 +76,24 @@ def _intake_statements(dialect: str) -> dict[str, Any]:
             "events": t.events.insert().returning(t.events.c.id, sort_by_parameter_order=True)}
 
 
+@lru_cache(maxsize=4)
+def _handoff_with_transcript(columns: frozenset[str]) -> Any:
+    """PostgreSQL: ``WITH h AS (INSERT handoff … ON CONFLICT DO NOTHING RETURNING id), m AS (INSERT messages
+    SELECT … FROM h, jsonb_to_recordset(:lines)) SELECT id FROM h`` — the id, or NULL for a repeat."""
+    h = t.handoffs.c
+    cte = (postgresql.insert(t.handoffs).values({k: bindparam(k, type_=h[k].type) for k in sorted(columns)})
+           .on_conflict_do_nothing(index_elements=["source", "conversation_id"]).returning(h.id).cte("h"))
+    m = t.messages.c
+    lines = func.jsonb_to_recordset(bindparam("lines", type_=postgresql.JSONB)).table_valued(
+        column("seq", Integer), column("role", m.role.type), column("text", m.text.type),
+        column("ts", DateTime(timezone=True)), column("confidence", m.confidence.type)).render_derived(with_types=True)
+    written = insert(t.messages).from_select(
+        ["handoff_id", "seq", "role", "text", "ts", "confidence"],
+        select(cte.c.id, lines.c.seq, lines.c.role, lines.c.text, lines.c.ts, lines.c.confidence)
+        .select_from(cte).join(lines, true())).cte("m")
+    return select(cte.c.id).add_cte(written)
+
+
 class SqlHandoffs:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -95,8 +113,10 @@ class SqlHandoffs:
         row = (await self.conn.execute(q)).mappings().first()
         return handoff_from_row(row) if row else None
 
-    async def add(self, handoff: Handoff, body: HandoffIn, routing: Sequence[Mapping[str, Any]] = ()) -> bool:
+    async def add(self, handoff: Handoff, body: HandoffIn, routing: Sequence[Mapping[str, Any]] = (), *,
+                  promised_wait_seconds: float | None = None) -> bool:
         values = {
+            "promised_wait_seconds": promised_wait_seconds,
             "id": handoff.id, "source": handoff.source, "conversation_id": handoff.conversation_id,
             "customer_id": handoff.customer_id, "trigger_reason": handoff.trigger_reason,
             "trigger_detail": handoff.trigger_detail, "why": handoff.why,
@@ -107,25 +127,29 @@ class SqlHandoffs:
             "created_at": handoff.created_at, "version": handoff.version, "routing": [dict(r) for r in routing],
             **handoff_state(handoff),
         }
-        stmts = _intake_statements(self.conn.dialect.name)
-        result = await self.conn.execute(stmts["handoff"], values)
-        if result.first() is None:
-            return False
+        dialect = self.conn.dialect.name
+        if dialect == "postgresql" and body.transcript:
+            # One round trip: the transcript rides in the handoff's INSERT as a data-modifying CTE, written
+            # only if the handoff row was (a repeat conversation inserts neither).
+            lines = [{"seq": i, "role": m.role, "text": m.text, "ts": m.ts.isoformat() if m.ts else None,
+                      "confidence": m.confidence} for i, m in enumerate(body.transcript)]
+            result = await self.conn.execute(_handoff_with_transcript(frozenset(values)), {**values, "lines": lines})
+            if result.scalar() is None:
+                return False
+        else:
+            stmts = _intake_statements(dialect)
+            if (await self.conn.execute(stmts["handoff"], values)).first() is None:
+                return False
+            if body.transcript:
+                await self.conn.execute(stmts["messages"], [
+                    {"handoff_id": handoff.id, "seq": i, "role": m.role, "text": m.text, "ts": m.ts,
+                     "confidence": m.confidence, "author": None}
+                    for i, m in enumerate(body.transcript)
+                ])
         self._written[handoff.id] = handoff
         self._lines[handoff.id] = [TranscriptLine(role=m.role, text=m.text, ts=m.ts, confidence=m.confidence, seq=i)
                                    for i, m in enumerate(body.transcript)]
-        if body.transcript:
-            await self.conn.execute(stmts["messages"], [
-                {"handoff_id": handoff.id, "seq": i, "role": m.role, "text": m.text, "ts": m.ts,
-                 "confidence": m.confidence, "author": None}
-                for i, m in enumerate(body.transcript)
-            ])
         return True
-
-    async def promise(self, handoff_id: str, seconds: float) -> None:
-        """Keep the wait the intake answer promised (analytics: promised vs actual)."""
-        await self.conn.execute(update(t.handoffs).where(t.handoffs.c.id == handoff_id)
-                                .values(promised_wait_seconds=seconds))
 
     async def save(self, handoff: Handoff, expected_version: int) -> Handoff:
         stmt = (update(t.handoffs)

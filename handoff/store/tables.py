@@ -110,6 +110,10 @@ class HandoffRow(Base):
         Index("ix_handoffs_claimed_by", "claimed_by", "status"),
         Index("ix_handoffs_queue_created", "queue", "created_at"),
         Index("ix_handoffs_created", "created_at"),  # analytics: a period's cohort
+        # Waiting handoffs whose customer gets webhooks: the update schedule finds them without a queue scan.
+        Index("ix_handoffs_waiting_webhook", "id", postgresql_where=text("status = 'queued' AND callback_url IS NOT "
+                                                                         "NULL"),
+              sqlite_where=text("status = 'queued' AND callback_url IS NOT NULL")),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -236,13 +240,15 @@ class ExternalRefRow(Base):
 
 
 class CustomerUpdateRow(Base):
-    """The next scheduled update for a waiting customer; claimed by scheduler ticks with row locks."""
+    """The next scheduled update for a customer who listens (a webhook, or the widget open: an SSE stream or
+    status polls until ``listening_until``); claimed by scheduler ticks with row locks. Nobody listening, no row."""
 
     __tablename__ = "customer_updates"
     __table_args__ = (Index("ix_customer_updates_due", "due_at"),)
 
     handoff_id: Mapped[str] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"), primary_key=True)
     due_at: Mapped[datetime | None] = mapped_column(doc="NULL while the handoff is not waiting")
+    listening_until: Mapped[datetime | None] = mapped_column(doc="the widget was open lately (NULL: webhook only)")
     sent: Mapped[int] = mapped_column(Integer, default=0)
     callback_offered_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]

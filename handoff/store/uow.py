@@ -23,7 +23,7 @@ from handoff.store.outbox import SqlOutbox
 from handoff.store.repositories import SqlAgents, SqlCustomers, SqlEvents, SqlExternalRefs, SqlHandoffs
 from handoff.store.retention import SqlRetention
 from handoff.store.sla import SqlSlaClocks
-from handoff.store.wakeups import OUTBOX, TIMERS, notify
+from handoff.store.wakeups import TIMERS, notify
 from handoff.store.watermarks import SqlWatermarks
 
 _WRITE_LOCKS: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
@@ -159,8 +159,8 @@ class SqlUnitOfWork:
                 await self.outbox.enqueue(messages, at)
                 wrote_outbox = True
         self._pending = []
-        if wrote_outbox:
-            await notify(conn, OUTBOX)  # other processes' dispatchers (PostgreSQL; delivered with the commit)
+        # Other processes' dispatchers hear of new items from PostgreSQL itself: the outbox's statement trigger
+        # sends NOTIFY baton_outbox in this transaction (migration 0008), with no round trip of ours.
         if self._wake_timers:
             await notify(conn, TIMERS)
             self._wake_timers = False

@@ -1,7 +1,8 @@
 """Cross-process wake-ups on PostgreSQL: ``NOTIFY`` in the committing transaction, one ``LISTEN`` per process.
 
-A commit that wrote outbox items (or moved an SLA clock) sends ``NOTIFY baton_outbox`` / ``NOTIFY baton_timers``
-inside its transaction, so PostgreSQL delivers it only if the commit happens. Every process keeps one listening
+A commit that wrote outbox items sends ``NOTIFY baton_outbox`` (a statement trigger on ``outbox`` does, migration
+0008, so every writer does at no extra round trip), one that moved an SLA clock ``NOTIFY baton_timers``, inside
+its transaction, so PostgreSQL delivers it only if the commit happens. Every process keeps one listening
 connection (asyncpg, outside the pool) and, when a notification arrives, runs the callbacks registered for that
 channel (wake the dispatcher; run the SLA tick now). If the connection drops it reconnects with backoff;
 meanwhile the dispatcher's and the scheduler's polling keep everything moving, only with their own latency.

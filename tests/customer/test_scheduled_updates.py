@@ -18,6 +18,14 @@ def updates_for(rt: Any, clock: FakeClock) -> CustomerUpdates:
     return CustomerUpdates(deps, WaitTimes(deps, ttl=0))
 
 
+async def listen(ticker: CustomerUpdates, rt: Any, handoff_id: str) -> None:
+    """The customer has the widget open (what a status poll or an SSE stream does), on the ticker's clock."""
+    async with rt.deps.uow(read_only=True) as uow:
+        h = await uow.handoffs.get(handoff_id)
+    assert h is not None
+    await ticker.listening(h)
+
+
 async def sent(rt: Any, handoff_id: str) -> list[dict[str, Any]]:
     async with rt.deps.uow(read_only=True) as uow:
         return [dict(e.data) for e in await uow.events.for_handoff(handoff_id)
@@ -28,6 +36,7 @@ async def test_wait_updates_follow_the_cadence_and_stop_once_claimed(cclient: An
     h = await new_handoff(cclient)
     clock = FakeClock()
     ticker = updates_for(crt, clock)
+    await listen(ticker, crt, h["id"])
     assert await ticker.tick() == 0  # the escalation message was the first word; the next comes a minute later
     clock.advance(59)
     assert await ticker.tick() == 0
@@ -56,10 +65,12 @@ async def test_long_wait_gets_one_callback_offer(cclient: Any, crt: Any) -> None
     h = await new_handoff(cclient)
     clock = FakeClock()
     ticker = updates_for(crt, clock)
+    await listen(ticker, crt, h["id"])
     await ticker.tick()
     kinds = []
     for _ in range(10):
         clock.advance(91)
+        await listen(ticker, crt, h["id"])  # the widget stays open (polls), so the schedule goes on
         await ticker.tick()
     kinds = [u["update"] for u in await sent(crt, h["id"])]
     assert kinds.count("callback_offer") == 1
@@ -73,6 +84,7 @@ async def test_updates_reach_the_outbox_destinations(cclient: Any, crt: Any) -> 
     h = await new_handoff(cclient)
     clock = FakeClock()
     ticker = updates_for(crt, clock)
+    await listen(ticker, crt, h["id"])
     await ticker.tick()
     clock.advance(61)
     await ticker.tick()
@@ -92,6 +104,8 @@ async def test_two_schedulers_never_send_the_same_update_twice(cclient: Any, crt
     try:
         clock = FakeClock()
         a, b = updates_for(crt, clock), updates_for(other, clock)
+        for hid in ids:
+            await listen(a, crt, hid)
         a.batch_size = b.batch_size = 4  # many small batches, so the two really interleave
         await asyncio.gather(a.tick(), b.tick())
         clock.advance(61)
@@ -101,3 +115,61 @@ async def test_two_schedulers_never_send_the_same_update_twice(cclient: Any, crt
             assert len(await sent(crt, hid)) == 1
     finally:
         await other.engine.dispose()
+
+
+async def _rows(rt: Any) -> dict[str, Any]:
+    from sqlalchemy import select
+
+    from handoff.store import tables
+
+    u = tables.customer_updates.c
+    async with rt.deps.uow(read_only=True) as uow:
+        return {r.handoff_id: r.due_at for r in await uow.connection.execute(select(u.handoff_id, u.due_at))}
+
+
+async def test_only_customers_who_listen_get_updates(cclient: Any, crt: Any) -> None:
+    """A customer who closed the widget is sent nothing and costs the scheduler no row; one who polls (or
+    streams) gets the cadence while they listen, and is dropped once they stop; a webhook always listens."""
+    from handoff.services.updates import LISTEN_SECONDS
+    from tests.customer.conftest import bearer
+
+    gone = await new_handoff(cclient)
+    polling = await new_handoff(cclient)
+    hooked = await new_handoff(cclient, callback_url="https://hooks.example.com/baton")
+    clock = FakeClock()
+    ticker = updates_for(crt, clock)
+    # The widget's status poll is what marks a customer as listening (the app's own ticker, the real clock).
+    r = await cclient.get(f"/v1/handoffs/{polling['id']}/status", headers=bearer(polling["customer_token"]))
+    assert r.status_code == 200
+    await ticker.tick()
+    rows = await _rows(crt)
+    assert set(rows) == {polling["id"], hooked["id"]}  # nobody listens to the first one: no row at all
+    clock.advance(61)
+    assert await ticker.tick() == 2
+    assert await sent(crt, gone["id"]) == []
+    # Time passes with no poll: the poll's mark runs out and the row goes at its next due time.
+    for _ in range(int(LISTEN_SECONDS // 90) + 2):
+        clock.advance(91)
+        await ticker.tick()
+    assert set(await _rows(crt)) == {hooked["id"]}
+    heard = len(await sent(crt, polling["id"]))
+    assert heard >= 2 and len(await sent(crt, hooked["id"])) > heard  # the webhook kept getting them
+    # The customer opens the widget again: updates resume, one short interval later.
+    await listen(ticker, crt, polling["id"])
+    clock.advance(61)
+    await ticker.tick()
+    assert len(await sent(crt, polling["id"])) == heard + 1
+
+
+async def test_the_schedule_upkeep_is_bounded_per_tick(cclient: Any, crt: Any) -> None:
+    """Webhook handoffs get their rows a bounded batch per tick (never one statement for thousands)."""
+    hooked = [await new_handoff(cclient, callback_url="https://hooks.example.com/baton") for _ in range(5)]
+    clock = FakeClock()
+    async with crt.deps.uow() as uow:
+        made = await uow.customer_side.ensure_schedules(clock.now(), clock.now(), limit=2)
+        await uow.commit()
+    assert made == 2 and len(await _rows(crt)) == 2
+    ticker = updates_for(crt, clock)
+    ticker.batch_size = 1  # ensure_schedules takes batch_size * 10 per tick
+    await ticker.tick()
+    assert set(await _rows(crt)) == {h["id"] for h in hooked}

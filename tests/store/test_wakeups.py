@@ -82,3 +82,30 @@ async def test_sqlite_has_no_listener(sqlite_url: str, dialect: str) -> None:
         assert rt.listener._task is None
     finally:
         await rt.engine.dispose()
+
+
+async def test_the_outbox_itself_announces_every_insert_that_commits(pg_url: str) -> None:
+    """The NOTIFY comes from a statement trigger on the outbox (migration 0008): any writer's committed insert
+    is heard — no code path has to remember it — and a rolled-back one never is."""
+    import asyncpg
+
+    from handoff.store.wakeups import OUTBOX
+
+    heard: list[str] = []
+    listener = await asyncpg.connect(pg_url.replace("postgresql+asyncpg://", "postgresql://"))
+    writer = await asyncpg.connect(pg_url.replace("postgresql+asyncpg://", "postgresql://"))
+    insert = ("INSERT INTO outbox (destination, kind, payload, idempotency_key, status, attempts, next_attempt_at, "
+              "created_at) VALUES ('recorder', 'created', '{}', $1, 'pending', 0, now(), now())")
+    try:
+        await listener.add_listener(OUTBOX, lambda *_: heard.append("outbox"))
+        tx = writer.transaction()
+        await tx.start()
+        await writer.execute(insert, "rolled-back")
+        await tx.rollback()
+        await writer.execute(insert, "committed")  # autocommit: a writer that knows nothing of Baton's code
+        await _until(lambda: heard, 10, "the trigger's notification")
+        await asyncio.sleep(0.3)  # had the rolled-back insert notified, a second one would be here by now
+        assert heard == ["outbox"]
+    finally:
+        await listener.close()
+        await writer.close()
