@@ -52,7 +52,7 @@ class RuleEngine:
     def _read(self, ev: Evidence) -> ModelReading | None:
         if self.model is None:
             return None
-        return ModelReading(self.model, tuple(self.model.score(t.clean) for t in ev.customer))
+        return ModelReading(self.model, tuple(self.model.score_turn(t.clean) for t in ev.customer))
 
 
 

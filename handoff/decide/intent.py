@@ -34,6 +34,8 @@ FORMAT = "baton-intent-model/1"
 _WORD = re.compile(r"[a-z0-9]+")
 _APOSTROPHES = str.maketrans({"\u2019": "", "'": "", "`": "", "\u00b4": ""})
 _CACHE_SIZE = 4096
+SENTENCE_PERSON_AT_LEAST = 0.8
+_SENTENCE = re.compile(r"(?<=[.!?;:])\s+|\n+")
 
 
 class IntentModelError(Exception):
@@ -171,6 +173,24 @@ class IntentModel:
         if len(self._cache) > _CACHE_SIZE:
             self._cache.popitem(last=False)
         return scores
+
+    def score_turn(self, text: str) -> IntentScores:
+        """Score a customer turn: the whole message, and each of its sentences for a person request.
+
+        A request in one sentence of several ("Can you pass me to a colleague? It's about moving seats between
+        workspaces, the docs don't cover it.") is diluted in the whole message's n-grams: ``person`` takes a
+        sentence's score (three words or more) when it reaches ``SENTENCE_PERSON_AT_LEAST`` and beats the whole
+        message's. Only person: the one outcome that must not be missed; a short sentence read alone is too
+        little context for the other intents ("I hacked together a script." is no security incident).
+        """
+        whole = self.score(text)
+        parts = [p for p in _SENTENCE.split(text) if len(words(p)) >= 3]
+        if len(parts) < 2 or whole.intents.get("info", 0.0) >= SENTENCE_PERSON_AT_LEAST:
+            return whole  # one sentence; or, read whole, an informational question (its parts are context)
+        best = max(self.score(part).intents.get("person", 0.0) for part in parts)
+        if best < SENTENCE_PERSON_AT_LEAST or best <= whole.intents.get("person", 0.0):
+            return whole
+        return IntentScores({**whole.intents, "person": best}, whole.topics, whole.n_words)
 
     def clear_cache(self) -> None:
         """Forget every cached score (benchmarks measure the cold path with it)."""

@@ -379,17 +379,19 @@ class IntentModelRules(Model):
     Precedence: a rule phrase that fires wins (its quote is exact); the model raises a cue the rules missed
     when its probability reaches the intent's threshold; a message the model reads as an informational
     question (``info`` >= ``info_at_least``) sets aside the cues in ``informational_sets_aside`` unless the
-    model itself also reads that cue's intent. Security and legal are never set aside. A person phrase is set
-    aside only on the stricter ``person_question_at_least`` (``info`` at least that, and the person head under
-    a tenth of its threshold): a question *about* the product's hand-over ("how do I make the bot pass chats to
-    a human agent?"), never a request; None keeps every person phrase.
+    model itself also reads that cue's intent. A person, security or legal phrase is set aside only on the
+    stricter ``protected_question_at_least`` (``info`` at least that, and the cue's own head under a tenth of its
+    threshold): a question *about* the hand-over, phishing or a regulator ("how do I make the bot pass chats to a
+    human agent?", "what should I do if I ever suspect a hack?"), never a request or an incident; None keeps
+    every such phrase.
     """
 
     file: Annotated[str, Field(min_length=1)] = "intent_model.json"
     intents: dict[str, IntentHead]
     informational_sets_aside: Words = []
     info_at_least: Fraction = 0.8
-    person_question_at_least: Fraction | None = None
+    protected_question_at_least: Fraction | None = None
+    one_word_person_at_least: Fraction | None = None  # a turn under min_words raises a person request at this
     topic_at_least: Fraction = 0.5
     min_words: Annotated[int, Field(ge=1, le=20)] = 2
 

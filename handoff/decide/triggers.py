@@ -217,11 +217,15 @@ def _model_hits(
         return first_any, first_open
     model = reading.model
     for turn, scores in zip(ev.customer, reading.scores, strict=True):
-        if scores.n_words < im.min_words:  # "thx", "ok": too little text for the model to read a request
-            continue
+        short = scores.n_words < im.min_words  # "thx", "ok": too little text for the model to read a request …
         question = scores.intents.get("info", 0.0) >= im.info_at_least
         for intent, head in im.intents.items():
+            if short and (intent != "person" or im.one_word_person_at_least is None):
+                continue
             p = scores.intents.get(intent)
+            floor = im.one_word_person_at_least
+            if short and (p is None or floor is None or p < floor):  # … unless it is all but certainly
+                continue                                             # a person request ("Vorgesetzter")
             threshold = head.threshold if head.threshold is not None else model.thresholds.get(intent, 0.5)
             if p is None or p < threshold or head.cue in first_open:
                 continue
@@ -235,6 +239,10 @@ def _model_hits(
     return first_any, first_open
 
 
+PROTECTED = ("person", "security", "legal")
+"""Intents whose rule cues only the strict ``protected_question_at_least`` test may set aside."""
+
+
 def _informational(
     rules: Rules, reading: ModelReading | None, ev: Evidence, turn: CustomerTurn, cue: str
 ) -> str | None:
@@ -242,18 +250,18 @@ def _informational(
     im = rules.intent_model
     if reading is None or im is None:
         return None
-    person = im.intents.get("person")
-    about_people = person is not None and cue == person.cue and im.person_question_at_least is not None
-    if cue not in im.informational_sets_aside and not about_people:
+    protected = {im.intents[k].cue for k in PROTECTED if k in im.intents}
+    strict = cue in protected and im.protected_question_at_least is not None
+    if cue not in im.informational_sets_aside and not strict:
         return None
     scores = next((s for t, s in zip(ev.customer, reading.scores, strict=True) if t is turn), None)
-    at_least = im.person_question_at_least if about_people and im.person_question_at_least else im.info_at_least
+    at_least = im.protected_question_at_least if strict and im.protected_question_at_least else im.info_at_least
     if scores is None or scores.intents.get("info", 0.0) < at_least:
         return None
     for intent, head in im.intents.items():
         threshold = head.threshold if head.threshold is not None else reading.model.thresholds.get(intent, 0.5)
-        if about_people and intent == "person":
-            threshold /= 10  # a question about the hand-over, not a request: the model must all but rule it out
+        if strict and head.cue == cue:
+            threshold /= 10  # a question about it, not a request or an incident: the model must all but rule it out
         if head.cue == cue and scores.intents.get(intent, 0.0) >= threshold:
             return None  # the model reads the demand too: "what's your refund policy? I want my money back"
     return f"informational question: intent model info {scores.intents['info']:.2f}"

@@ -173,11 +173,11 @@ def test_a_question_about_the_product_is_set_aside_but_the_request_is_not(questi
 
 
 def test_a_person_phrase_needs_the_stricter_test_to_be_set_aside() -> None:
-    """With ``person_question_at_least`` unset, a person phrase is never set aside, however informational."""
+    """With ``protected_question_at_least`` unset, a person phrase is never set aside, however informational."""
     rules = Rules.load(default_rules_path())
     assert rules.intent_model is not None
     strict = RuleEngine(rules.model_copy(update={"intent_model": rules.intent_model.model_copy(
-        update={"person_question_at_least": None})}))
+        update={"protected_question_at_least": None})}))
     text = "Is there a way for visitors to request a live agent from the widget on the Starter plan?"
     assert not decide(text).escalate
     assert decide(text, engine=strict).escalate
