@@ -220,7 +220,7 @@ def build(settings: Any, *, extra_destinations: Sequence[Any] = (), with_log: bo
     _check_rule_queues(rules, config)
     rule_engine = RuleEngine(rules)
     calendars = Calendars(config)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, pool_size=getattr(settings, "db_pool_size", 20))
     destinations: list[Any] = []
     routing = OutboxRouting(destinations)  # filled below; read only when a unit of work commits
     holder: dict[str, Any] = {}

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore", populate_by_name=True)
 
     database_url: str = Field("sqlite:///./baton.db", alias="DATABASE_URL")
+    db_pool_size: int = Field(20, alias="BATON_DB_POOL_SIZE", ge=1, le=500, description=(
+        "database connections each process keeps (PostgreSQL: plus half as many overflow connections, plus one "
+        "LISTEN connection); N processes use up to N * (1.5 * this + 1) of the server's max_connections"))
     host: str = Field("127.0.0.1", alias="BATON_HOST")
     port: int = Field(8000, alias="BATON_PORT", ge=1, le=65535)
     api_keys_raw: SecretStr | None = Field(None, alias="BATON_API_KEYS")

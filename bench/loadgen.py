@@ -79,3 +79,70 @@ async def run(host: str, port: int, make_request: Callable[[int], bytes], *, tot
                            for _ in range(concurrency)))
     result.elapsed = time.perf_counter() - t0
     return result
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection that reads whole answers, for clients that need the status and the body
+    (agents acting on handoffs). Reopened after ``idle_seconds`` without use (the server closes idle ones); an
+    answer that never started because the server had just closed the connection is retried once on a new one."""
+
+    def __init__(self, host: str, port: int, idle_seconds: float = 3.0) -> None:
+        self.host, self.port, self.idle_seconds = host, port, idle_seconds
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._used = 0.0
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._reader = self._writer = None
+
+    async def request(self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None,
+                      content_type: str = "application/json") -> tuple[int, bytes]:
+        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}",
+                *(f"{k}: {v}" for k, v in (headers or {}).items())]
+        if body or method in ("POST", "PUT", "PATCH"):
+            head += [f"Content-Type: {content_type}", f"Content-Length: {len(body)}"]
+        raw = "\r\n".join([*head, "", ""]).encode() + body
+        for attempt in (1, 2):
+            if self._writer is None or time.monotonic() - self._used > self.idle_seconds:
+                await self.close()
+                self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+            assert self._reader is not None and self._writer is not None
+            try:
+                self._writer.write(raw)
+                status_line = await self._reader.readline()
+                if not status_line:
+                    raise ConnectionResetError("closed before answering")
+            except (ConnectionError, asyncio.IncompleteReadError):
+                await self.close()
+                if attempt == 2:
+                    raise
+                continue
+            length, chunked, close = 0, False, False
+            while True:
+                line = await self._reader.readline()
+                if line in (b"\r\n", b""):
+                    break
+                k, _, v = line.partition(b":")
+                name, value = k.strip().lower(), v.strip().lower()
+                if name == b"content-length":
+                    length = int(value)
+                elif name == b"transfer-encoding" and b"chunked" in value:
+                    chunked = True
+                elif name == b"connection" and value == b"close":
+                    close = True
+            if chunked:
+                parts = []
+                while (size := int((await self._reader.readline()).strip() or b"0", 16)) > 0:
+                    parts.append(await self._reader.readexactly(size))
+                    await self._reader.readline()
+                await self._reader.readline()
+                data = b"".join(parts)
+            else:
+                data = await self._reader.readexactly(length) if length else b""
+            self._used = time.monotonic()
+            if close:
+                await self.close()
+            return int(status_line.split()[1]), data
+        raise AssertionError("unreachable")

@@ -300,6 +300,10 @@ class OutboxRepository(Protocol):
 
     async def complete(self, ids: Sequence[int], worker: str, now: datetime) -> None: ...
 
+    async def extend(self, ids: Sequence[int], worker: str, until: datetime) -> None:
+        """Move the lease of items this worker is still delivering forward to ``until``."""
+        ...
+
     async def reschedule(self, item_id: int, worker: str, *, at: datetime, error: str, count_attempt: bool) -> None: ...
 
     async def release(self, ids: Sequence[int], worker: str) -> None:

@@ -105,10 +105,34 @@ class Dispatcher:
             key: object = (item.handoff_id, item.destination) if item.handoff_id else ("item", item.id)
             lanes.setdefault(key, []).append(item)
         outcome = _Outcome()
-        await asyncio.gather(*(self._deliver_lane(lane, outcome) for lane in lanes.values()),
-                             *(self._deliver_batch(name, group, outcome) for name, group in batched.items()))
+        keeper = asyncio.create_task(self._keep_lease([i.id for i in items]))
+        try:
+            await asyncio.gather(*(self._deliver_lane(lane, outcome) for lane in lanes.values()),
+                                 *(self._deliver_batch(name, group, outcome) for name, group in batched.items()))
+        finally:
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
         await self._record_soon(outcome)
         return len(items)
+
+    async def _keep_lease(self, ids: list[int]) -> None:
+        """While a batch is being delivered, move its lease forward every third of ``lease_seconds``.
+
+        A lease that runs out makes its items claimable by any dispatcher: that is how a dead process's batch
+        is taken over. A live one whose batch outlasts the lease (Slack pacing waits, a slow CRM, a busy
+        process) would otherwise have the same items delivered again by another process at the same time.
+        """
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                async with self.deps.uow() as uow:
+                    await uow.outbox.extend(ids, self.worker_id,
+                                            self.deps.now() + timedelta(seconds=self.lease_seconds))
+                    await uow.commit()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the next beat tries again; at worst the lease runs out as it used to
+                log.warning("could not extend the lease of %d outbox items: %s", len(ids), type(exc).__name__)
 
     async def _record_soon(self, out: _Outcome) -> None:
         """Record the batch's results; if the database is away (a restart), keep trying for about 20 s. The

@@ -5,8 +5,9 @@ polls mark the handoff as listened to for ``LISTEN_SECONDS`` (:meth:`CustomerUpd
 50,000 handoffs whose customers closed the widget costs the scheduler nothing.
 
 Each tick (1) keeps the schedule (rows for webhook handoffs, unheard rows dropped, bounded per tick), (2) claims
-due rows with row locks, (3) for each, locks the handoff, re-checks that it still waits, decides the update
-(:func:`handoff.updates.next_update`), records it as a ``customer_update_sent`` event — the outbox carries it to
+due rows with row locks, (3) decides each update (:func:`handoff.updates.next_update`), then locks the batch's
+handoffs (skipping those an agent holds) and, for each that did not change meanwhile, records it as a
+``customer_update_sent`` event — the outbox carries it to
 SSE and the webhook — and moves ``due_at`` forward, all in one transaction. A restart loses nothing; two
 schedulers never send one update twice.
 """
@@ -18,10 +19,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from handoff.models import OPEN_STATUSES, Actor, Event, EventKind, Handoff, Status, Surface
+from handoff.ports import UpdateSchedule
 from handoff.services.common import Deps
 from handoff.services.waits import WaitTimes
 from handoff.sla.policy import SlaPolicy
-from handoff.updates import UpdatePolicy, next_update
+from handoff.updates import DueUpdate, UpdatePolicy, next_update
 
 log = logging.getLogger("baton.updates")
 
@@ -86,20 +88,38 @@ class CustomerUpdates:
                 return sent
 
     async def _batch(self) -> tuple[int, bool]:
-        sent = 0
+        """One batch of due updates; ``(sent, more)``, ``more`` when a full batch made progress.
+
+        Every update is decided first, reading without locks; then the batch's handoffs are locked in one
+        statement, skipping any another transaction holds, and only the ones unchanged since they were read are
+        written. So the tick never waits on an agent's action, and an agent's claim waits on the tick at most for
+        its writes and commit, not for the reads of a whole batch (which, on a busy process, took seconds).
+        A skipped update stays due: a later tick decides it again on the handoff's new state.
+        """
+        sent = progressed = 0
         async with self.deps.uow() as uow:
             now = self.deps.now()
             rows = await uow.customer_side.claim_due(now, self.batch_size)
             if not rows:
                 return 0, False
+            plans: list[tuple[UpdateSchedule, Handoff | None, DueUpdate | None]] = []
             for row in rows:
-                h = await uow.handoffs.lock(row.handoff_id)
-                position = await uow.handoffs.position(h) if h else 0
-                customer = await uow.customers.get(h.customer_id) if h else None
-                wait = await self.waits.customer_wait_in(uow, h, position, customer.timezone if customer else None) \
-                    if h else None
+                h = await uow.handoffs.get(row.handoff_id)
+                if h is None:
+                    plans.append((row, None, None))
+                    continue
+                position = await uow.handoffs.position(h)
+                customer = await uow.customers.get(h.customer_id)
+                wait = await self.waits.customer_wait_in(uow, h, position, customer.timezone if customer else None)
                 plan = customer.plan if customer else None
-                due = next_update(h, row, position, wait, now, self.policy_for(h, plan)) if h else None
+                plans.append((row, h, next_update(h, row, position, wait, now, self.policy_for(h, plan))))
+            locked = await uow.handoffs.lock_many([h.id for _, h, _ in plans if h is not None], skip_locked=True)
+            for row, h, due in plans:
+                if h is not None:
+                    current = locked.get(h.id)
+                    if current is None or current.version != h.version:
+                        continue  # an agent is acting on it, or just did: decided again on a later tick
+                progressed += 1
                 if h is None or h.status in (Status.RESOLVED, Status.CLOSED):  # over: nothing more to tell
                     await uow.customer_side.forget(row.handoff_id)
                     continue
@@ -115,4 +135,4 @@ class CustomerUpdates:
                 sent += 1
             await uow.commit()
         log.debug("sent %d scheduled customer updates", sent)
-        return sent, len(rows) >= self.batch_size
+        return sent, len(rows) >= self.batch_size and progressed > 0

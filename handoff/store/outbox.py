@@ -107,6 +107,13 @@ class SqlOutbox:
                 update(t.outbox).where(_o.id.in_(list(ids)), _o.lease_owner == worker)
                 .values(status=OutboxStatus.DONE.value, delivered_at=now, lease_owner=None, lease_until=None))
 
+    async def extend(self, ids: Sequence[int], worker: str, until: datetime) -> None:
+        if ids:
+            await self.conn.execute(
+                update(t.outbox).where(_o.id.in_(list(ids)), _o.lease_owner == worker,
+                                       _o.status == OutboxStatus.DELIVERING.value)
+                .values(lease_until=until))
+
     async def reschedule(self, item_id: int, worker: str, *, at: datetime, error: str, count_attempt: bool) -> None:
         attempts = _o.attempts if count_attempt else _o.attempts - 1
         await self.conn.execute(

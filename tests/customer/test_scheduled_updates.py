@@ -173,3 +173,41 @@ async def test_the_schedule_upkeep_is_bounded_per_tick(cclient: Any, crt: Any) -
     ticker.batch_size = 1  # ensure_schedules takes batch_size * 10 per tick
     await ticker.tick()
     assert set(await _rows(crt)) == {h["id"] for h in hooked}
+
+
+async def test_the_tick_does_not_wait_on_an_agent_holding_a_handoff(pg_url: str, config_path: str) -> None:
+    """An agent's transaction holding a waiting handoff (a claim in progress, on another process) is skipped, not
+    waited on; its update goes out on the next tick. The tick used to lock each handoff in turn and hold every
+    lock until the batch committed: on a busy PostgreSQL the agents' claims queued behind it for seconds."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    from app import build, sync_agents
+    from bot.web.customer import customer_integration
+    from tests.customer.conftest import customer_settings
+    from tests.support.clients import asgi_client
+
+    rt = build(customer_settings(pg_url, config_path), integrations=[customer_integration], with_log=False)
+    await sync_agents(rt)
+    try:
+        async with asgi_client(rt) as client:
+            busy, free = [(await new_handoff(client))["id"] for _ in range(2)]
+        clock = FakeClock()
+        ticker = updates_for(rt, clock)
+        for hid in (busy, free):
+            await listen(ticker, rt, hid)
+        await ticker.tick()
+        clock.advance(61)
+        agent = await asyncpg.connect(pg_url)
+        try:
+            holding = agent.transaction()
+            await holding.start()
+            await agent.execute("SELECT 1 FROM handoffs WHERE id = $1 FOR UPDATE", busy)
+            assert await asyncio.wait_for(ticker.tick(), 10) == 1  # the free one; the busy one is not waited on
+            assert await sent(rt, busy) == [] and len(await sent(rt, free)) == 1
+            await holding.rollback()
+        finally:
+            await agent.close()
+        assert await ticker.tick() == 1  # the agent let go: the skipped update goes out now
+        assert len(await sent(rt, busy)) == 1 and len(await sent(rt, free)) == 1
+    finally:
+        await rt.engine.dispose()

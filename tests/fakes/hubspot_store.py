@@ -96,7 +96,15 @@ class CrmStore:
             t: builtin_properties(t, created) for t in OBJECT_TYPE_IDS
         }
         self.pipelines: dict[str, list[dict[str, Any]]] = default_pipelines(created)
-        self.links: list[Association] = []
+        # Associations, indexed by both ends (every edge in both maps) with a global insertion number, so that
+        # a portal with 100,000 edges answers a lookup without scanning them all (see :attr:`links`).
+        self._out: dict[tuple[str, str], dict[Association, int]] = {}
+        self._in: dict[tuple[str, str], dict[Association, int]] = {}
+        self._edge_seq = itertools.count()
+        # Property values → record ids, built per (type, property) on its first lookup and kept current by
+        # create/update (the only ways a record's properties change): a unique-key check stays O(1).
+        self._values: dict[tuple[str, str], dict[str, list[str]]] = {}
+        self._indexed: dict[tuple[str, str], dict[str, str]] = {}
         self.custom_labels: dict[tuple[str, str], dict[int, tuple[str, int]]] = {}
         self.search_delay_ms = 0
         self._ids = itertools.count(1_000_000_001)
@@ -129,11 +137,41 @@ class CrmStore:
     def find_by(self, object_type: str, name: str, value: str) -> CrmRecord | None:
         """First live record whose property ``name`` equals ``value`` (case-insensitive)."""
         wanted = value.casefold()
-        for record in self.records[object_type].values():
+        ids = self._value_index(object_type, name).get(wanted, ())
+        for record_id in sorted(ids, key=int) if len(ids) > 1 else ids:  # ids count up: creation order
+            record = self.records[object_type][record_id]
             current = record.properties.get(name)
             if not record.archived and current is not None and current.casefold() == wanted:
                 return record
         return None
+
+    def _value_index(self, object_type: str, name: str) -> dict[str, list[str]]:
+        key = (object_type, name)
+        index = self._values.get(key)
+        if index is None:
+            index, indexed = self._values[key], self._indexed[key] = {}, {}
+            for record in self.records[object_type].values():
+                self._index_one(key, index, indexed, record)
+        return index
+
+    @staticmethod
+    def _index_one(key: tuple[str, str], index: dict[str, list[str]], indexed: dict[str, str],
+                   record: CrmRecord) -> None:
+        old = indexed.pop(record.id, None)
+        if old is not None:
+            index[old].remove(record.id)
+            if not index[old]:
+                del index[old]
+        current = record.properties.get(key[1])
+        if current is not None:
+            folded = current.casefold()
+            index.setdefault(folded, []).append(record.id)
+            indexed[record.id] = folded
+
+    def _reindex(self, record: CrmRecord) -> None:
+        for key, index in self._values.items():
+            if key[0] == record.object_type:
+                self._index_one(key, index, self._indexed[key], record)
 
     def create(self, object_type: str, properties: dict[str, str], *, at_ms: int | None = None) -> CrmRecord:
         """Validate and insert a record (no associations; see :meth:`associate`)."""
@@ -144,6 +182,7 @@ class CrmStore:
         record.properties.update(clean)
         self._stamp(record, now, created=True)
         self.records[object_type][record_id] = record
+        self._reindex(record)
         return record
 
     def update(self, record: CrmRecord, properties: dict[str, str], *, at_ms: int | None = None) -> CrmRecord:
@@ -153,6 +192,7 @@ class CrmStore:
         for name in [n for n, v in record.properties.items() if v == ""]:
             del record.properties[name]
         self._stamp(record, self.clock_ms() if at_ms is None else at_ms, created=False)
+        self._reindex(record)
         return record
 
     def archive(self, record: CrmRecord) -> None:
@@ -442,15 +482,15 @@ class CrmStore:
                 raise HubSpotError(404, f"No {singular(object_type)} with ID {object_id} exists", "OBJECT_NOT_FOUND")
         label, inverse = self.resolve_spec(from_type, to_type, category, type_id)
         if label == "Primary":
-            self.links = [
+            self._drop(
                 a
-                for a in self.links
-                if not a.label == "Primary"
-                or (
-                    (a.from_type, a.from_id, a.to_type) != (from_type, from_id, to_type)
-                    and (a.to_type, a.to_id, a.from_type) != (from_type, from_id, to_type)
+                for a in [*self._out.get((from_type, from_id), {}), *self._in.get((from_type, from_id), {})]
+                if a.label == "Primary"
+                and (
+                    (a.from_type, a.from_id, a.to_type) == (from_type, from_id, to_type)
+                    or (a.to_type, a.to_id, a.from_type) == (from_type, from_id, to_type)
                 )
-            ]
+            )
         edges = [Association(from_type, from_id, to_type, to_id, category, type_id, label)]
         if inverse is not None:
             inverse_label = (
@@ -458,8 +498,28 @@ class CrmStore:
             )
             edges.append(Association(to_type, to_id, from_type, from_id, category, inverse, inverse_label))
         for edge in edges:
-            if edge not in self.links:
-                self.links.append(edge)
+            out = self._out.setdefault((edge.from_type, edge.from_id), {})
+            if edge not in out:
+                seq = next(self._edge_seq)
+                out[edge] = seq
+                self._in.setdefault((edge.to_type, edge.to_id), {})[edge] = seq
+
+    def _drop(self, edges: Iterable[Association]) -> None:
+        for edge in list(edges):
+            self._out.get((edge.from_type, edge.from_id), {}).pop(edge, None)
+            self._in.get((edge.to_type, edge.to_id), {}).pop(edge, None)
+
+    def _between(self, a: tuple[str, str], b: tuple[str, str]) -> list[Association]:
+        """Every edge between two records, either direction, in the order they were added."""
+        found = {e: n for e, n in self._out.get(a, {}).items() if (e.to_type, e.to_id) == b}
+        found.update({e: n for e, n in self._out.get(b, {}).items() if (e.to_type, e.to_id) == a})
+        return sorted(found, key=found.__getitem__)
+
+    @property
+    def links(self) -> list[Association]:
+        """Every association edge, in the order they were added."""
+        seqs = {e: n for edges in self._out.values() for e, n in edges.items()}
+        return sorted(seqs, key=seqs.__getitem__)
 
     def associate_default(self, from_type: str, from_id: str, to_type: str, to_id: str) -> list[Association]:
         """Create the unlabeled HUBSPOT_DEFINED association; returns the edges (both directions)."""
@@ -469,26 +529,21 @@ class CrmStore:
         self.associate(from_type, from_id, to_type, to_id, "HUBSPOT_DEFINED", pair[0])
         return [
             a
-            for a in self.links
-            if {(a.from_type, a.from_id), (a.to_type, a.to_id)} == {(from_type, from_id), (to_type, to_id)}
-            and a.label is None
-            and a.category == "HUBSPOT_DEFINED"
+            for a in self._between((from_type, from_id), (to_type, to_id))
+            if a.label is None and a.category == "HUBSPOT_DEFINED"
         ]
 
     def disassociate(self, from_type: str, from_id: str, to_type: str, to_id: str) -> None:
         """Remove every association type between two records (both directions)."""
-        pair = {(from_type, from_id), (to_type, to_id)}
-        self.links = [a for a in self.links if {(a.from_type, a.from_id), (a.to_type, a.to_id)} != pair]
+        self._drop(self._between((from_type, from_id), (to_type, to_id)))
 
     def associations_of(self, from_type: str, from_id: str, to_type: str | None = None) -> list[Association]:
         """Edges from one record (optionally to one type), skipping archived targets."""
         return sorted(
             (
                 a
-                for a in self.links
-                if a.from_type == from_type
-                and a.from_id == from_id
-                and (to_type is None or a.to_type == to_type)
+                for a in self._out.get((from_type, from_id), {})
+                if (to_type is None or a.to_type == to_type)
                 and self.find(a.to_type, a.to_id) is not None
             ),
             key=lambda a: (int(a.to_id), a.type_id),

@@ -195,6 +195,31 @@ async def test_two_dispatchers_never_deliver_the_same_item_twice(runtime: Any, d
         assert rec.kinds_for(hid) == ["created", "claimed", "resolved"]
 
 
+async def test_a_batch_slower_than_its_lease_keeps_it(runtime: Any, db_url: str) -> None:
+    """A live dispatcher whose batch outlasts ``lease_seconds`` (Slack pacing, a slow CRM, a busy process) keeps
+    its lease: another dispatcher does not take the items and deliver them a second time meanwhile (it did, until
+    the lease was kept alive: bench/scaleout.py saw Slack cards posted twice)."""
+    from app import build
+    from tests.conftest import make_settings
+
+    rec = recorder_of(runtime)
+    rec.delay = 1.5
+    await new_handoff(runtime)
+    other = build(make_settings(db_url), extra_destinations=[rec], with_log=False, integrations=[])
+    d1 = Dispatcher(runtime.deps, [rec], worker_id="slow")
+    d2 = Dispatcher(other.deps, [rec], worker_id="other")
+    d1.lease_seconds = d2.lease_seconds = 0.6
+    try:
+        slow = asyncio.create_task(d1.drain_once())
+        await asyncio.sleep(1.0)  # well past the lease it took
+        assert await d2.drain_once() == 0
+        assert await slow == 1
+    finally:
+        await other.engine.dispose()
+    assert max(rec.received.values()) == 1
+    assert await statuses(runtime) == {"done": 1}
+
+
 async def test_stopping_gives_back_items_not_started(runtime: Any) -> None:
     rec = recorder_of(runtime)
     for _ in range(4):
