@@ -54,9 +54,10 @@ def test_test_split_is_not_training_data() -> None:
     assert not test & train
 
 
-@pytest.mark.parametrize(("split", "person", "false_positives"), [("test_v2", 1.0, 0.0), ("test_v3", 0.95, 0.08)])
+@pytest.mark.parametrize(("split", "person", "false_positives"), [
+    ("test_v2", 1.0, 0.0), ("test_v3", 0.97, 0.04), ("test_v4", 0.97, 0.03), ("test_v5", 0.95, 0.03)])
 def test_the_splits_used_for_tuning_keep_their_figures(split: str, person: float, false_positives: float) -> None:
-    """test_v2 and test_v3 were blind once and guided training since: they guard against regressions."""
+    """test_v2 … test_v5 were blind once and guided training since: they guard against regressions."""
     lines = [json.loads(x) for x in (DATA / f"{split}.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
     report = run_intents(ENGINE, lines)
     assert report.recall("person") >= person, report.format()
@@ -183,11 +184,11 @@ def test_a_person_phrase_needs_the_stricter_test_to_be_set_aside() -> None:
     assert decide(text, engine=strict).escalate
 
 
-@pytest.mark.xfail(strict=True, reason="not met yet on test_v4, the newest split written blind (its one blind run: "
-                   "person recall 89.4%, escalate false positives 21.4%, queue 83.2%; the model now: 90.2% / 13.1% / "
-                   "83.5%): see README 'The learned intent layer'")
+@pytest.mark.xfail(strict=True, reason="not met yet on test_v6, the newest split written blind (its one blind run: "
+                   "person recall 88.3%, escalate false positives 9.9%, queue 82.2%; the model now: 97.2% / 5.9% / "
+                   "82.0%): see README 'The learned intent layer'")
 def test_the_untouched_test_split_meets_the_issue_targets() -> None:
-    lines = [json.loads(x) for x in (DATA / "test_v4.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
+    lines = [json.loads(x) for x in (DATA / "test_v6.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
     report = run_intents(ENGINE, lines)
     printed = report.format()
     assert report.recall("person") >= 0.97, printed
