@@ -171,7 +171,8 @@ def test_idle_streams_hold_no_connection_and_hear_another_processes_commit(
     assert ticks >= 1  # the feed did poll meanwhile
     assert refreshes <= 2
     assert watch.checkouts <= ticks + refreshes  # one short read per tick for all ten streams, nothing per stream
-    assert max(samples) <= 1 and watch.most <= 1
+    own = 1 + min(refreshes, 1)  # the feed's read, and the refresher's if it ran meanwhile
+    assert max(samples) <= own and watch.most <= own
 
     async def claim_elsewhere() -> None:  # a second process: its own runtime and pool, no broadcaster of ours
         from app import build
