@@ -184,7 +184,7 @@ def main() -> None:
     print(f"rules:        {args.rules} (version {engine.version}, loaded and compiled in {load_ms:.0f} ms)")
     if model is not None:
         t1 = time.perf_counter()
-        type(model).load(engine.rules.intent_model_path() or "")
+        type(model).load(engine.rules.intent_model_path() or "", fresh=True)
         print(f"intent model: version {model.version}, data {model.data_sha[:12]}, "
               f"{model.trained.get('features')} features, loaded in {(time.perf_counter() - t1) * 1000:.0f} ms; "
               f"cache {'emptied before each decision (--cold)' if args.cold else 'warm (earlier turns scored)'}")

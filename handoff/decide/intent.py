@@ -34,6 +34,7 @@ FORMAT = "baton-intent-model/1"
 _WORD = re.compile(r"[a-z0-9]+")
 _APOSTROPHES = str.maketrans({"\u2019": "", "'": "", "`": "", "\u00b4": ""})
 _CACHE_SIZE = 4096
+_LOADED: dict[tuple[str, int, int], IntentModel] = {}  # (path, size, mtime) → the model read from it
 SENTENCE_PERSON_AT_LEAST = 0.8
 _SENTENCE = re.compile(r"(?<=[.!?;:])\s+|\n+")
 
@@ -125,13 +126,19 @@ class IntentModel:
         return self.sha[:12]
 
     @classmethod
-    def load(cls, path: str | Path) -> IntentModel:
-        """Read a model file written by ``python app.py model train``.
+    def load(cls, path: str | Path, *, fresh: bool = False) -> IntentModel:
+        """Read a model file written by ``python app.py model train`` (the copy already read from the same,
+        unchanged file unless ``fresh``).
 
         Raises:
             IntentModelError: unreadable, not JSON, wrong format or shapes.
         """
         try:
+            stat = Path(path).stat()
+            key = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+            loaded = None if fresh else _LOADED.get(key)
+            if loaded is not None:  # every rules reload and runtime shares one parsed copy (~4 MB of JSON)
+                return loaded
             raw = Path(path).read_bytes()
         except OSError as exc:
             raise IntentModelError(f"cannot read intent model {path}: {exc.strerror or exc}") from exc
@@ -141,7 +148,11 @@ class IntentModel:
             raise IntentModelError(f"intent model {path} is not JSON: {exc}") from exc
         if not isinstance(data, dict):
             raise IntentModelError(f"intent model {path} must be a JSON object")
-        return cls(data, hashlib.sha256(raw).hexdigest())
+        model = cls(data, hashlib.sha256(raw).hexdigest())
+        if len(_LOADED) >= 4:
+            _LOADED.clear()
+        _LOADED[key] = model
+        return model
 
     def logits(self, feats: list[str]) -> list[float]:
         """Bias plus the weight rows of the features that the model knows."""
