@@ -66,7 +66,9 @@ def test_a_forged_900kb_request_leaves_no_body_in_the_logs(baton: Baton, fake: F
     assert r.status_code == 401
     assert "refused a Slack request (invalid_signature" in cap.text()  # it is logged, without the body
     assert MARKER not in cap.text() and "x" * 100 not in cap.text()
-    assert len(cap.text()) < 2000
+    # The service's own lines stay short (the test client's httpcore DEBUG lines grow with a slow machine).
+    ours = [line for line in cap.text().splitlines() if not line.startswith(("httpcore.", "httpx"))]
+    assert len("\n".join(ours)) < 2000
 
 
 async def test_bolts_own_signature_check_logs_no_body(db_url: str, tmp_path: Path, fake: FakeSlack) -> None:
