@@ -59,7 +59,7 @@ class Baton:
 
     def __init__(self, base: str, fake: FakeSlack, rt: Any, settings: Any) -> None:
         self.base, self.fake, self.rt, self.settings = base, fake, rt, settings
-        self.http = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=30)
+        self.http = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=90)
         self._side: Any = None
 
     def domain(self, fn: Callable[[Any], Awaitable[Any]]) -> Any:
