@@ -99,7 +99,8 @@ def _postgres_pids() -> list[int]:
     return pids
 
 
-def _measure(port: int, total: int, concurrency: int, warmup: int, pid: int | None = None) -> Result:
+def _measure(port: int, total: int, concurrency: int, warmup: int, pid: int | None = None,
+             rate: float | None = None) -> Result:
     prefix = uuid.uuid4().hex[:8]
     template = intake_body()
 
@@ -114,7 +115,7 @@ def _measure(port: int, total: int, concurrency: int, warmup: int, pid: int | No
     server = _tree(pid) if pid else []
     pg = _postgres_pids()
     cpu0, pg0 = _cpu_seconds(server), _cpu_seconds(pg)
-    res = asyncio.run(run("127.0.0.1", port, make, total=total, concurrency=concurrency))
+    res = asyncio.run(run("127.0.0.1", port, make, total=total, concurrency=concurrency, rate=rate))
     res.server_cpu_ms = (_cpu_seconds(server) - cpu0) / total * 1000 if server else float("nan")
     res.db_cpu_ms = (_cpu_seconds(_postgres_pids()) - pg0) / total * 1000
     return res
@@ -151,6 +152,8 @@ def main() -> int:
     ap.add_argument("--warmup", type=int, default=300)
     ap.add_argument("--db", default="sqlite,postgresql")
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes for both servers")
+    ap.add_argument("--paced", type=float, default=0.6,
+                    help="then Baton in open loop at this share of its peak rate (latency below saturation; 0: skip)")
     args = ap.parse_args()
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     print(f"machine: {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, "
@@ -184,6 +187,10 @@ def main() -> int:
         try:
             _wait(port, proc)
             res = _measure(port, args.requests, args.concurrency, args.warmup, proc.pid)
+            # Latency where it matters, below saturation: open loop at 60 % of the peak just measured.
+            paced_rate = res.rate * args.paced
+            paced = _measure(port, min(args.requests, max(500, int(paced_rate * 10))), 64, 0, proc.pid,
+                             rate=paced_rate) if args.paced else None
         finally:
             proc.terminate()
             proc.wait(30)
@@ -193,6 +200,9 @@ def main() -> int:
         ref = f" = {res.rate / durable.rate:.2f}x the minimal durable intake" if durable and db == "postgresql" else ""
         print(f"{'baton intake on ' + db:<28} {res.summary()}  = {ratio:.0%} of bare{ref}; CPU per handoff: "
               f"service {res.server_cpu_ms:.2f} ms, PostgreSQL {res.db_cpu_ms:.2f} ms")
+        if paced is not None:
+            print(f"{'  … open loop at ' + f'{args.paced:.0%}':<28} {paced.summary()}  CPU per handoff: service "
+                  f"{paced.server_cpu_ms:.2f} ms, PostgreSQL {paced.db_cpu_ms:.2f} ms")
     return 0
 
 

@@ -35,7 +35,7 @@ class Result:
 
 
 async def _one_connection(host: str, port: int, make_request: Callable[[int], bytes], counter: list[int],
-                          total: int, result: Result) -> None:
+                          total: int, result: Result, schedule: Callable[[int], float] | None = None) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         while True:
@@ -45,6 +45,14 @@ async def _one_connection(host: str, port: int, make_request: Callable[[int], by
             counter[0] += 1
             req = make_request(i)
             t0 = time.perf_counter()
+            if schedule is not None:
+                # Open loop: request i is due at its scheduled time whatever came before, and its latency counts
+                # from then (a late start is the server's queueing delay, not the client's — no coordinated
+                # omission).
+                due = schedule(i)
+                if due > t0:
+                    await asyncio.sleep(due - t0)
+                t0 = due
             writer.write(req)
             status_line = await reader.readline()
             length = 0
@@ -71,11 +79,14 @@ def post_request(path: str, host: str, body: bytes, headers: dict[str, str]) -> 
 
 
 async def run(host: str, port: int, make_request: Callable[[int], bytes], *, total: int,
-              concurrency: int) -> Result:
+              concurrency: int, rate: float | None = None) -> Result:
+    """``total`` requests over ``concurrency`` keep-alive connections: as fast as answers come (closed loop), or
+    at ``rate`` requests per second (open loop; ``concurrency`` must exceed what is in flight at that rate)."""
     result = Result()
     counter = [0]
     t0 = time.perf_counter()
-    await asyncio.gather(*(_one_connection(host, port, make_request, counter, total, result)
+    schedule = (lambda i: t0 + 0.05 + i / rate) if rate else None
+    await asyncio.gather(*(_one_connection(host, port, make_request, counter, total, result, schedule)
                            for _ in range(concurrency)))
     result.elapsed = time.perf_counter() - t0
     return result

@@ -16,6 +16,11 @@ class DomainError(Exception):
         self.details = details
 
 
+class ConversationExists(Exception):
+    """A unit of work's new handoff was not written: its conversation has a handoff already (the intake then
+    answers with that one). Nothing of the unit of work was written."""
+
+
 class NotFound(DomainError):
     code = "not_found"
 

@@ -159,7 +159,8 @@ class OutboxRouting:
                 kind=event.kind.value,
                 handoff_id=event.handoff_id,
                 payload=payload,
-                idempotency_key=f"{d.name}:{event.handoff_id}:{event_id}",
+                # With no id yet, the key ends with ":" and the store appends the id it takes (one statement).
+                idempotency_key=f"{d.name}:{event.handoff_id}:{'' if event_id is None else event_id}",
             )
             for d in self.destinations
             if d.subscribes(event)

@@ -48,12 +48,14 @@ class AgentPerformance:
 class HandoffRepository(Protocol):
     async def get(self, handoff_id: str) -> Handoff | None: ...
 
+    async def get_many(self, handoff_ids: Sequence[str]) -> dict[str, Handoff]: ...
+
     async def find_by_conversation(self, source: str, conversation_id: str) -> Handoff | None: ...
 
     async def add(self, handoff: Handoff, body: HandoffIn, routing: Sequence[Mapping[str, Any]] = (), *,
-                  promised_wait_seconds: float | None = None) -> bool:
-        """Insert a new handoff with its transcript and the wait the intake answer promises; False (and nothing
-        written) if the conversation exists."""
+                  promised_wait_seconds: float | None = None) -> None:
+        """A new handoff with its transcript and the wait the intake answer promises, written by the commit
+        (which raises :class:`handoff.errors.ConversationExists`, writing nothing, if the conversation has one)."""
         ...
 
     async def save(self, handoff: Handoff, expected_version: int) -> Handoff:
@@ -104,6 +106,8 @@ class CustomerRepository(Protocol):
     async def upsert(self, customer: CustomerIn, now: datetime) -> Customer: ...
 
     async def get(self, customer_id: str) -> Customer | None: ...
+
+    async def get_many(self, customer_ids: Sequence[str]) -> dict[str, Customer]: ...
 
     async def find_by_email(self, email: str) -> Customer | None: ...
 
@@ -270,22 +274,27 @@ class CustomerSideRepository(Protocol):
         """The widget is open: schedule updates until ``until`` (the first at ``first_due`` if none was)."""
         ...
 
-    async def forget(self, handoff_id: str) -> None:
-        """Drop the handoff's schedule row (it is over)."""
+    async def forget_many(self, handoff_ids: Sequence[str]) -> None:
+        """Drop the schedule rows of handoffs that are over."""
+        ...
+
+    async def advance_many(self, rows: Sequence[UpdateSchedule], now: datetime) -> None:
+        """Write each row's ``due_at``, ``sent`` and ``callback_offered_at`` (one statement)."""
         ...
 
     async def claim_due(self, now: datetime, limit: int) -> Sequence[UpdateSchedule]:
         """Due rows, locked until commit (``FOR UPDATE SKIP LOCKED``; SQLite serializes writers)."""
         ...
 
-    async def advance(self, handoff_id: str, *, due_at: datetime | None, sent: int,
-                      callback_offered_at: datetime | None, now: datetime) -> None: ...
-
     async def add_csat(self, csat: Csat) -> bool:
         """Store the rating; False (nothing written) when the handoff already has one."""
         ...
 
     async def csat(self, handoff_id: str) -> Csat | None: ...
+
+    async def timeline_mark(self, handoff_id: str, kinds: Sequence[str], flag: str) -> tuple[int, bool]:
+        """(the id of the handoff's last event of ``kinds`` or 0, whether one of them is of kind ``flag``)."""
+        ...
 
 
 class OutboxRepository(Protocol):
@@ -482,7 +491,11 @@ class UnitOfWork(Protocol):
     async def rollback(self) -> None: ...
 
     async def commit(self) -> list[int]:
-        """Commit; returns the ids given to the recorded events."""
+        """Commit; returns the ids given to the recorded events.
+
+        Raises:
+            ConversationExists: the new handoff's conversation has one already; nothing was written.
+        """
         ...
 
 

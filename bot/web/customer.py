@@ -189,7 +189,7 @@ class CustomerIntegration:
         async def status(h: Customer, after: Annotated[int, Query(ge=-1, le=10**9)] = -1) -> dict[str, Any]:
             """Status, place in line, estimate, the agent's display name, and messages after the ``after`` cursor."""
             await self.updates.listening(h)  # the widget polls: scheduled updates reach it
-            return status_json(await side.status(h.id, after), labels, self.renderer)
+            return status_json(await side.status(h, after), labels, self.renderer)
 
         @r.get("/events")
         async def events(h: Customer, request: Request,

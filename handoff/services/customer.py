@@ -8,6 +8,7 @@ internal notes, routing reasons and agent ids out.
 from __future__ import annotations
 
 import hmac
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -23,6 +24,7 @@ from handoff.updates import CUSTOMER_KINDS, QUEUE_KINDS, CustomerMessage, Messag
 
 _DUMMY_TOKEN = b"x" * 43
 _KINDS = sorted(k.value for k in CUSTOMER_KINDS)
+NAMES_TTL = 5.0  # seconds an agent's new display name may take to reach customers
 _FEED_KINDS = sorted(k.value for k in CUSTOMER_KINDS | QUEUE_KINDS)
 CALLBACK_CHANNELS = ("callback", "email")
 MAX_COMMENT = 2000
@@ -78,6 +80,7 @@ class CustomerSide:
         self.deps = deps
         self.waits = waits
         self.conversation = conversation
+        self._public: tuple[float, dict[str, str]] = (-1e9, {})
 
     @property
     def grace(self) -> timedelta:
@@ -105,7 +108,7 @@ class CustomerSide:
 
     async def _context(self, uow: UnitOfWork, h: Handoff) -> MessageContext:
         customer = await uow.customers.get(h.customer_id)
-        names = public_names(await uow.agents.list())
+        names = await self._names(uow)
         first = next((m.text for m in await uow.handoffs.messages_after(h.id, -1, limit=20) if m.role == "customer"),
                      None)
         position = await uow.handoffs.position(h)
@@ -156,27 +159,44 @@ class CustomerSide:
             rendered = self._render([e], await self._context(uow, h))
             return (h, rendered[0]) if rendered else None
 
-    async def status(self, handoff_id: str, after_seq: int = -1) -> StatusView:
-        """State, place in line, estimate, agent name, and messages after ``after_seq``."""
+    async def status(self, handoff: Handoff | str, after_seq: int = -1) -> StatusView:
+        """State, place in line, estimate, agent name, and messages after ``after_seq``.
+
+        ``handoff``: the one the token check just read (no second read), or its id. What a state cannot show is
+        not read: the customer's time zone only while it waits, agents' names only with an agent in it, the
+        rating only once it is over; the timeline's last event and any call-back request in one query.
+        """
         async with self.deps.uow(read_only=True) as uow:
-            h = await uow.handoffs.get(handoff_id)
+            h = handoff if isinstance(handoff, Handoff) else await uow.handoffs.get(handoff)
             if h is None:
-                raise NotFound(f"no handoff {handoff_id}", handoff_id=handoff_id)
-            names = public_names(await uow.agents.list())
-            customer = await uow.customers.get(h.customer_id)
+                raise NotFound(f"no handoff {handoff}", handoff_id=str(handoff))
             position = await uow.handoffs.position(h)
-            wait = await self.waits.customer_wait_in(uow, h, position, customer.timezone if customer else None)
+            wait = None
+            if h.status is Status.QUEUED:
+                customer = await uow.customers.get(h.customer_id)
+                wait = await self.waits.customer_wait_in(uow, h, position, customer.timezone if customer else None)
+            messages = [m for m in await uow.handoffs.messages_after(h.id, after_seq)
+                        if m.role in ("customer", "ai", "agent")]
+            authors = {m.author for m in messages if m.role == "agent" and m.author} | (
+                {h.claimed_by} if h.claimed_by else set())
+            names = await self._names(uow, authors) if authors else {}
             lines = [MessageLine(m.seq, m.role, m.text, m.ts, names.get(m.author or "", None) if m.role == "agent"
-                                 else None)
-                     for m in await uow.handoffs.messages_after(h.id, after_seq)
-                     if m.role in ("customer", "ai", "agent")]
-            last = await uow.customer_side.events_after(h.id, 0, _KINDS, 100_000)
-            rated = await uow.customer_side.csat(h.id) is not None
+                                 else None) for m in messages]
+            last_id, callback = await uow.customer_side.timeline_mark(h.id, _KINDS, EventKind.CALLBACK_REQUESTED.value)
+            rated = h.status in (Status.RESOLVED, Status.CLOSED) and await uow.customer_side.csat(h.id) is not None
         return StatusView(
             handoff=h, position=position, wait=wait,
             agent_name=names.get(h.claimed_by) if h.claimed_by else None, messages=lines,
-            last_event_id=last[-1].id or 0 if last else 0, rated=rated,
-            callback_requested=any(e.kind is EventKind.CALLBACK_REQUESTED for e in last))
+            last_event_id=last_id, rated=rated, callback_requested=callback)
+
+    async def _names(self, uow: UnitOfWork, wanted: set[str] | None = None) -> dict[str, str]:
+        """Agents' public names, read at most once per ``NAMES_TTL`` seconds per process (they rarely change),
+        and again when one of ``wanted`` is missing (an agent created since)."""
+        at, names = self._public
+        if time.monotonic() - at > NAMES_TTL or (wanted and not wanted <= names.keys()):
+            names = public_names(await uow.agents.list())
+            self._public = (time.monotonic(), names)
+        return names
 
     async def send_message(self, handoff_id: str, text: str) -> Event:
         """The customer writes; the agent's thread (Slack/Teams) gets it through the outbox."""

@@ -12,7 +12,7 @@ from handoff import lifecycle
 from handoff.callbacks import CallbackPolicy, CallbackRefused
 from handoff.contract import ConversationIn, HandoffIn, TriggerIn, check_limits
 from handoff.decide import AgentSnapshot, DecisionContext
-from handoff.errors import CallbackNotAllowed
+from handoff.errors import CallbackNotAllowed, ConversationExists
 from handoff.ids import new_id, new_token
 from handoff.models import Actor, Agent, Decision, Event, EventKind, Handoff, Reason, Status, Surface, Tier
 from handoff.ports import AgentPerformance, UnitOfWork
@@ -160,25 +160,28 @@ class Intake:
             promised = None
             if self.promise is not None and not assign:
                 promised = await self.promise(uow, handoff, position, body.customer.timezone)
-            if not await uow.handoffs.add(handoff, body, decision.routing, promised_wait_seconds=promised):
-                await uow.rollback()
-                found = None
-            else:
-                uow.record(Event(
-                    handoff_id=handoff.id, kind=EventKind.CREATED, actor=Actor.system(), source=Surface.API, at=now,
-                    reason=decision.why,
-                    data={"priority": decision.priority.value, "queue": handoff.queue, "topic": decision.topic,
-                          "urgency": decision.urgency.value, "escalate": decision.escalate,
-                          "reasons": [r.as_dict() for r in decision.reasons], "rules_version": decision.rules_version,
-                          "model_version": decision.model_version, "model_data": decision.model_data,
-                          "suggested_agent_id": decision.suggested_agent_id,
-                          "backup_agent_id": decision.backup_agent_id, "flag_for_lead": decision.flag_for_lead,
-                          "lead": self._lead(handoff.queue) if decision.flag_for_lead else None,
-                          "source": body.source},
-                ))
-                if assign:
-                    handoff = await self._auto_assign(uow, handoff, assign, now)
+            # Staged: the handoff, its transcript, clocks, events and outbox items are written by the commit, in
+            # one statement on PostgreSQL; a conversation that has a handoff already writes nothing.
+            await uow.handoffs.add(handoff, body, decision.routing, promised_wait_seconds=promised)
+            uow.record(Event(
+                handoff_id=handoff.id, kind=EventKind.CREATED, actor=Actor.system(), source=Surface.API, at=now,
+                reason=decision.why,
+                data={"priority": decision.priority.value, "queue": handoff.queue, "topic": decision.topic,
+                      "urgency": decision.urgency.value, "escalate": decision.escalate,
+                      "reasons": [r.as_dict() for r in decision.reasons], "rules_version": decision.rules_version,
+                      "model_version": decision.model_version, "model_data": decision.model_data,
+                      "suggested_agent_id": decision.suggested_agent_id,
+                      "backup_agent_id": decision.backup_agent_id, "flag_for_lead": decision.flag_for_lead,
+                      "lead": self._lead(handoff.queue) if decision.flag_for_lead else None,
+                      "source": body.source},
+            ))
+            if assign:
+                handoff = await self._auto_assign(uow, handoff, assign, now)
+            try:
                 await uow.commit()
+            except ConversationExists:
+                pass
+            else:
                 return IntakeResult(handoff, True, position, decision)
         # A repeat (or a concurrent twin that committed first): answer with the existing handoff.
         async with self.deps.uow(read_only=True) as uow:

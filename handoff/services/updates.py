@@ -102,18 +102,23 @@ class CustomerUpdates:
             rows = await uow.customer_side.claim_due(now, self.batch_size)
             if not rows:
                 return 0, False
+            # The batch's handoffs and customers in one query each; a position and an estimate per handoff.
+            handoffs = await uow.handoffs.get_many([r.handoff_id for r in rows])
+            customers = await uow.customers.get_many([h.customer_id for h in handoffs.values()])
             plans: list[tuple[UpdateSchedule, Handoff | None, DueUpdate | None]] = []
             for row in rows:
-                h = await uow.handoffs.get(row.handoff_id)
+                h = handoffs.get(row.handoff_id)
                 if h is None:
                     plans.append((row, None, None))
                     continue
                 position = await uow.handoffs.position(h)
-                customer = await uow.customers.get(h.customer_id)
+                customer = customers.get(h.customer_id)
                 wait = await self.waits.customer_wait_in(uow, h, position, customer.timezone if customer else None)
                 plan = customer.plan if customer else None
                 plans.append((row, h, next_update(h, row, position, wait, now, self.policy_for(h, plan))))
             locked = await uow.handoffs.lock_many([h.id for _, h, _ in plans if h is not None], skip_locked=True)
+            over: list[str] = []
+            moved: list[UpdateSchedule] = []
             for row, h, due in plans:
                 if h is not None:
                     current = locked.get(h.id)
@@ -121,18 +126,18 @@ class CustomerUpdates:
                         continue  # an agent is acting on it, or just did: decided again on a later tick
                 progressed += 1
                 if h is None or h.status in (Status.RESOLVED, Status.CLOSED):  # over: nothing more to tell
-                    await uow.customer_side.forget(row.handoff_id)
+                    over.append(row.handoff_id)
                     continue
                 if due is None:  # not waiting (claimed, pending): park until it waits again
-                    await uow.customer_side.advance(row.handoff_id, due_at=None, sent=row.sent,
-                                                    callback_offered_at=row.callback_offered_at, now=now)
+                    moved.append(replace(row, due_at=None))
                     continue
                 uow.record(Event(handoff_id=h.id, kind=EventKind.CUSTOMER_UPDATE_SENT, actor=Actor.system(),
                                  source=Surface.SYSTEM, at=now, data={"update": due.update, **due.facts}))
-                await uow.customer_side.advance(
-                    h.id, due_at=due.next_due_at, sent=row.sent + 1,
-                    callback_offered_at=now if due.callback_offered else row.callback_offered_at, now=now)
+                moved.append(UpdateSchedule(h.id, due.next_due_at, row.sent + 1,
+                                            now if due.callback_offered else row.callback_offered_at))
                 sent += 1
+            await uow.customer_side.forget_many(over)
+            await uow.customer_side.advance_many(moved, now)
             await uow.commit()
         log.debug("sent %d scheduled customer updates", sent)
         return sent, len(rows) >= self.batch_size and progressed > 0

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handoff.models import Event, Status
@@ -70,6 +70,14 @@ class SqlCustomerSide:
              .order_by(e.id).limit(limit))
         return [event_from_row(r) for r in (await self.conn.execute(q)).mappings()]
 
+    async def timeline_mark(self, handoff_id: str, kinds: Sequence[str], flag: str) -> tuple[int, bool]:
+        """(the id of the handoff's last event of ``kinds`` or 0, whether one of them is ``flag``): one query."""
+        e = t.events.c
+        q = select(func.max(e.id), func.count().filter(e.kind == flag)).where(
+            e.handoff_id == handoff_id, e.kind.in_(list(kinds)))
+        last, flagged = (await self.conn.execute(q)).one()
+        return int(last or 0), bool(flagged)
+
     async def event(self, event_id: int) -> Event | None:
         row = (await self.conn.execute(select(t.events).where(t.events.c.id == event_id))).mappings().first()
         return event_from_row(row) if row else None
@@ -125,20 +133,26 @@ class SqlCustomerSide:
         await self.conn.execute(ins.on_conflict_do_update(index_elements=["handoff_id"], set_={
             "listening_until": ins.excluded.listening_until, "updated_at": ins.excluded.updated_at}))
 
-    async def forget(self, handoff_id: str) -> None:
-        """The handoff is over (resolved, closed, gone): its schedule row goes."""
-        await self.conn.execute(delete(t.customer_updates).where(_u.handoff_id == handoff_id))
-
     async def claim_due(self, now: datetime, limit: int) -> Sequence[UpdateSchedule]:
         q = (select(t.customer_updates).where(_u.due_at.is_not(None), _u.due_at <= now)
              .order_by(_u.due_at, _u.handoff_id).limit(limit).with_for_update(skip_locked=True))
         return [UpdateSchedule(r.handoff_id, r.due_at, r.sent, r.callback_offered_at)
                 for r in await self.conn.execute(q)]
 
-    async def advance(self, handoff_id: str, *, due_at: datetime | None, sent: int,
-                      callback_offered_at: datetime | None, now: datetime) -> None:
-        await self.conn.execute(update(t.customer_updates).where(_u.handoff_id == handoff_id).values(
-            due_at=due_at, sent=sent, callback_offered_at=callback_offered_at, updated_at=now))
+    async def advance_many(self, rows: Sequence[UpdateSchedule], now: datetime) -> None:
+        """Move several schedule rows on in one statement (an executemany of one UPDATE)."""
+        if not rows:
+            return
+        stmt = update(t.customer_updates).where(_u.handoff_id == bindparam("_id")).values(
+            due_at=bindparam("due_at"), sent=bindparam("sent"), callback_offered_at=bindparam("offered"),
+            updated_at=now)
+        await self.conn.execute(stmt, [{"_id": r.handoff_id, "due_at": r.due_at, "sent": r.sent,
+                                        "offered": r.callback_offered_at} for r in rows])
+
+    async def forget_many(self, handoff_ids: Sequence[str]) -> None:
+        """Drop the schedule rows of handoffs that are over, in one statement."""
+        if handoff_ids:
+            await self.conn.execute(delete(t.customer_updates).where(_u.handoff_id.in_(list(handoff_ids))))
 
     async def add_csat(self, csat: Csat) -> bool:
         ins = upsert_insert(self.conn, t.csat_responses).values(

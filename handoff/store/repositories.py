@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, and_, bindparam, column, func, insert, literal, or_, select, true, update
+from sqlalchemy import Integer, and_, bindparam, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.schema import Table
@@ -19,6 +19,7 @@ from handoff.ids import new_id
 from handoff.models import POSITION_LIMIT, Agent, AgentStatus, Customer, Event, Handoff, Status
 from handoff.ports import AgentPerformance, ExternalRef, Page, TranscriptLine
 from handoff.store import tables as t
+from handoff.store.flush import Staging
 from handoff.store.mapping import (
     agent_from_row,
     agent_values,
@@ -76,27 +77,23 @@ def _intake_statements(dialect: str) -> dict[str, Any]:
             "events": t.events.insert().returning(t.events.c.id, sort_by_parameter_order=True)}
 
 
-@lru_cache(maxsize=4)
-def _handoff_with_transcript(columns: frozenset[str]) -> Any:
-    """PostgreSQL: ``WITH h AS (INSERT handoff … ON CONFLICT DO NOTHING RETURNING id), m AS (INSERT messages
-    SELECT … FROM h, jsonb_to_recordset(:lines)) SELECT id FROM h`` — the id, or NULL for a repeat."""
-    h = t.handoffs.c
-    cte = (postgresql.insert(t.handoffs).values({k: bindparam(k, type_=h[k].type) for k in sorted(columns)})
-           .on_conflict_do_nothing(index_elements=["source", "conversation_id"]).returning(h.id).cte("h"))
-    m = t.messages.c
-    lines = func.jsonb_to_recordset(bindparam("lines", type_=postgresql.JSONB)).table_valued(
-        column("seq", Integer), column("role", m.role.type), column("text", m.text.type),
-        column("ts", DateTime(timezone=True)), column("confidence", m.confidence.type)).render_derived(with_types=True)
-    written = insert(t.messages).from_select(
-        ["handoff_id", "seq", "role", "text", "ts", "confidence"],
-        select(cte.c.id, lines.c.seq, lines.c.role, lines.c.text, lines.c.ts, lines.c.confidence)
-        .select_from(cte).join(lines, true())).cte("m")
-    return select(cte.c.id).add_cte(written)
+async def insert_handoff(conn: AsyncConnection, values: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]) -> bool:
+    """SQLite's half of :mod:`handoff.store.flush`: the handoff row and its transcript; False for a repeat
+    conversation (nothing written)."""
+    stmts = _intake_statements(conn.dialect.name)
+    if (await conn.execute(stmts["handoff"], dict(values))).first() is None:
+        return False
+    if lines:
+        await conn.execute(stmts["messages"], [dict(x) for x in lines])
+    return True
 
 
 class SqlHandoffs:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, staging: Staging | None = None) -> None:
         self.conn = conn
+        # A new handoff is built in memory and written at the commit, in one statement with its transcript,
+        # clocks, events and outbox items (handoff.store.flush).
+        self.staging = staging or Staging()
         # What this unit of work wrote itself (a new handoff, its transcript; each later save): the commit
         # observer (the SLA keeper) reads them back without a round trip. Locking reads always go to the database.
         self._written: dict[str, Handoff] = {}
@@ -108,57 +105,57 @@ class SqlHandoffs:
         row = (await self.conn.execute(select(t.handoffs).where(t.handoffs.c.id == handoff_id))).mappings().first()
         return handoff_from_row(row) if row else None
 
+    async def get_many(self, handoff_ids: Sequence[str]) -> dict[str, Handoff]:
+        """Several handoffs in one query (500 ids per statement at most), keyed by id; unknown ids left out."""
+        ids = list(dict.fromkeys(handoff_ids))
+        out: dict[str, Handoff] = {}
+        for i in range(0, len(ids), 500):
+            q = select(t.handoffs).where(t.handoffs.c.id.in_(ids[i:i + 500]))
+            out.update((r["id"], handoff_from_row(r)) for r in (await self.conn.execute(q)).mappings())
+        return out
+
     async def find_by_conversation(self, source: str, conversation_id: str) -> Handoff | None:
         q = select(t.handoffs).where(t.handoffs.c.source == source, t.handoffs.c.conversation_id == conversation_id)
         row = (await self.conn.execute(q)).mappings().first()
         return handoff_from_row(row) if row else None
 
     async def add(self, handoff: Handoff, body: HandoffIn, routing: Sequence[Mapping[str, Any]] = (), *,
-                  promised_wait_seconds: float | None = None) -> bool:
+                  promised_wait_seconds: float | None = None) -> None:
         values = {
             "promised_wait_seconds": promised_wait_seconds,
             "id": handoff.id, "source": handoff.source, "conversation_id": handoff.conversation_id,
             "customer_id": handoff.customer_id, "trigger_reason": handoff.trigger_reason,
             "trigger_detail": handoff.trigger_detail, "why": handoff.why,
-            "reasons": [r.as_dict() for r in handoff.reasons], "rules_version": handoff.rules_version,
+            "rules_version": handoff.rules_version,
             "summary": handoff.summary, "ai": body.ai.model_dump(mode="json"),
             "technical": body.technical.model_dump(mode="json") if body.technical else None,
             "locale": handoff.locale, "callback_url": handoff.callback_url, "customer_token": handoff.customer_token,
             "created_at": handoff.created_at, "version": handoff.version, "routing": [dict(r) for r in routing],
             **handoff_state(handoff),
         }
-        dialect = self.conn.dialect.name
-        if dialect == "postgresql" and body.transcript:
-            # One round trip: the transcript rides in the handoff's INSERT as a data-modifying CTE, written
-            # only if the handoff row was (a repeat conversation inserts neither).
-            lines = [{"seq": i, "role": m.role, "text": m.text, "ts": m.ts.isoformat() if m.ts else None,
-                      "confidence": m.confidence} for i, m in enumerate(body.transcript)]
-            result = await self.conn.execute(_handoff_with_transcript(frozenset(values)), {**values, "lines": lines})
-            if result.scalar() is None:
-                return False
-        else:
-            stmts = _intake_statements(dialect)
-            if (await self.conn.execute(stmts["handoff"], values)).first() is None:
-                return False
-            if body.transcript:
-                await self.conn.execute(stmts["messages"], [
-                    {"handoff_id": handoff.id, "seq": i, "role": m.role, "text": m.text, "ts": m.ts,
-                     "confidence": m.confidence, "author": None}
-                    for i, m in enumerate(body.transcript)
-                ])
+        lines = [{"handoff_id": handoff.id, "seq": i, "role": m.role, "text": m.text, "ts": m.ts,
+                  "confidence": m.confidence, "author": None} for i, m in enumerate(body.transcript)]
+        self.staging.stage_handoff(values, lines)
         self._written[handoff.id] = handoff
         self._lines[handoff.id] = [TranscriptLine(role=m.role, text=m.text, ts=m.ts, confidence=m.confidence, seq=i)
                                    for i, m in enumerate(body.transcript)]
-        return True
 
     async def save(self, handoff: Handoff, expected_version: int) -> Handoff:
+        saved = replace(handoff, version=expected_version + 1)
+        if self.staging.owns(handoff.id):  # not written yet: its row changes in memory
+            staged = self.staging.handoff
+            assert staged is not None
+            if staged["version"] != expected_version:
+                raise ConcurrentUpdate(f"handoff {handoff.id} changed concurrently", handoff_id=handoff.id)
+            staged.update(handoff_state(handoff), version=saved.version)
+            self._written[handoff.id] = saved
+            return saved
         stmt = (update(t.handoffs)
                 .where(t.handoffs.c.id == handoff.id, t.handoffs.c.version == expected_version)
                 .values(**handoff_state(handoff), version=expected_version + 1))
         result = await self.conn.execute(stmt)
         if result.rowcount != 1:
             raise ConcurrentUpdate(f"handoff {handoff.id} changed concurrently", handoff_id=handoff.id)
-        saved = replace(handoff, version=expected_version + 1)
         if handoff.id in self._written:
             self._written[handoff.id] = saved
         return saved
@@ -277,6 +274,15 @@ class SqlCustomers:
             return self._written[customer_id]
         row = (await self.conn.execute(select(t.customers).where(t.customers.c.id == customer_id))).mappings().first()
         return customer_from_row(row) if row else None
+
+    async def get_many(self, customer_ids: Sequence[str]) -> dict[str, Customer]:
+        """Several customers in one query (500 ids per statement at most), keyed by id."""
+        ids = list(dict.fromkeys(customer_ids))
+        out: dict[str, Customer] = {}
+        for i in range(0, len(ids), 500):
+            q = select(t.customers).where(t.customers.c.id.in_(ids[i:i + 500]))
+            out.update((r["id"], customer_from_row(r)) for r in (await self.conn.execute(q)).mappings())
+        return out
 
     async def find_by_email(self, email: str) -> Customer | None:
         q = select(t.customers).where(t.customers.c.email == email.lower())

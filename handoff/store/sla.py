@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from handoff.sla.clocks import ClockKind, ClockOutcome, SlaClock
 from handoff.sla.timing import next_at
 from handoff.store import tables as t
+from handoff.store.flush import Staging
 
 _c = t.sla_clocks.c
 
@@ -32,11 +33,17 @@ def clock_from_row(r: Any) -> SlaClock:
 
 
 class SqlSlaClocks:
-    def __init__(self, conn: AsyncConnection) -> None:
+    """Clocks of the unit of work's new handoff (not in the database before the commit) are kept in its
+    :class:`~handoff.store.flush.Staging`, with placeholder ids, and written with it."""
+
+    def __init__(self, conn: AsyncConnection, staging: Staging | None = None) -> None:
         self.conn = conn
+        self.staging = staging or Staging()
 
     async def for_handoff(self, handoff_id: str) -> Sequence[SlaClock]:
         """Every clock of one handoff, oldest first (stopped ones included: they are its compliance record)."""
+        if self.staging.owns(handoff_id):
+            return sorted((c for c, _ in self.staging.clocks.values()), key=lambda c: (c.started_at, -(c.id or 0)))
         q = select(t.sla_clocks).where(_c.handoff_id == handoff_id).order_by(_c.started_at, _c.id)
         return [clock_from_row(r) for r in await self.conn.execute(q)]
 
@@ -52,7 +59,9 @@ class SqlSlaClocks:
 
     async def add(self, clock: SlaClock, now: datetime) -> SlaClock:
         """Insert a new clock; returns it with its id."""
-        values = _values(clock, now)
+        if self.staging.owns(clock.handoff_id):
+            return self.staging.stage_clock(clock, now)
+        values = clock_values(clock, now)
         new_id = (await self.conn.execute(insert(t.sla_clocks).values(**values).returning(_c.id))).scalar_one()
         return replace(clock, id=int(new_id))
 
@@ -60,22 +69,30 @@ class SqlSlaClocks:
         """Insert new clocks in one statement; returns them with their ids, in order."""
         if not clocks:
             return []
+        if all(self.staging.owns(c.handoff_id) for c in clocks):
+            return [self.staging.stage_clock(c, now) for c in clocks]
         stmt = insert(t.sla_clocks).returning(_c.id, sort_by_parameter_order=True)
         if len(clocks) == 1:
-            ids = [(await self.conn.execute(stmt, _values(clocks[0], now))).scalar_one()]
+            ids = [(await self.conn.execute(stmt, clock_values(clocks[0], now))).scalar_one()]
         else:
-            ids = list((await self.conn.execute(stmt, [_values(c, now) for c in clocks])).scalars())
+            ids = list((await self.conn.execute(stmt, [clock_values(c, now) for c in clocks])).scalars())
         return [replace(c, id=int(i)) for c, i in zip(clocks, ids, strict=True)]
 
     async def save(self, clock: SlaClock, now: datetime) -> None:
         """Write a changed clock (by id)."""
         if clock.id is None:
             raise ValueError("save() needs a stored clock; use add() for a new one")
-        await self.conn.execute(update(t.sla_clocks).where(_c.id == clock.id).values(**_values(clock, now)))
+        if clock.id < 0:
+            self.staging.clocks[clock.id] = (clock, now)
+            return
+        await self.conn.execute(update(t.sla_clocks).where(_c.id == clock.id).values(**clock_values(clock, now)))
 
     async def save_many(self, clocks: Sequence[SlaClock], now: datetime) -> None:
         """Write several changed clocks in one statement (an executemany of the same UPDATE)."""
-        rows = [{"_id": c.id, **_values(c, now)} for c in clocks if c.id is not None]
+        for c in clocks:
+            if c.id is not None and c.id < 0:
+                self.staging.clocks[c.id] = (c, now)
+        rows = [{"_id": c.id, **clock_values(c, now)} for c in clocks if c.id is not None and c.id > 0]
         if rows:
             stmt = update(t.sla_clocks).where(_c.id == bindparam("_id")).values(
                 {k: bindparam(k) for k in rows[0] if k != "_id"})
@@ -88,7 +105,7 @@ class SqlSlaClocks:
         return [clock_from_row(r) for r in await self.conn.execute(q)]
 
 
-def _values(c: SlaClock, now: datetime) -> dict[str, Any]:
+def clock_values(c: SlaClock, now: datetime) -> dict[str, Any]:
     return {"handoff_id": c.handoff_id, "kind": c.kind.value, "policy": c.policy[:200],
             "target_seconds": c.target_seconds, "business_hours": c.business_hours, "calendar": c.calendar,
             "started_at": c.started_at, "warn_at": c.warn_at, "due_at": c.due_at, "next_at": next_at(c),

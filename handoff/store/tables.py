@@ -318,7 +318,6 @@ class SlaClockRow(Base):
     __table_args__ = (
         UniqueConstraint("handoff_id", "kind", "started_at", name="uq_sla_clocks_start"),
         Index("ix_sla_clocks_next", "next_at"),
-        Index("ix_sla_clocks_handoff", "handoff_id", "kind"),
         Index("ix_sla_clocks_stopped", "stopped_at"),
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -14,9 +14,11 @@ from handoff.errors import StoreUnavailable
 from handoff.models import Event
 from handoff.outbox import OutboxRouting
 from handoff.ports import CommitObserver, Notifier
+from handoff.store import flush
 from handoff.store.analytics import SqlAnalytics
 from handoff.store.chat import SqlChatState
 from handoff.store.customer_side import SqlCustomerSide
+from handoff.store.flush import Staging
 from handoff.store.gauges import SqlGauges
 from handoff.store.keys import SqlApiKeys
 from handoff.store.outbox import SqlOutbox
@@ -69,6 +71,7 @@ class SqlUnitOfWork:
         self._read_only = read_only
         self._conn: AsyncConnection | None = None
         self._pending: list[Event] = []
+        self._staging = Staging()  # a new handoff, written at the commit (handoff.store.flush)
         self._wake_timers = False
         self._write_lock: asyncio.Lock | None = None
 
@@ -89,10 +92,15 @@ class SqlUnitOfWork:
             self._release_write_lock()
             raise
         if self._read_only:
-            conn = await conn.execution_options(sqlite_begin="DEFERRED")
+            # SQLite: a deferred transaction (no write lock). PostgreSQL: no transaction at all — under READ
+            # COMMITTED every statement sees its own snapshot anyway, and BEGIN/ROLLBACK are two round trips.
+            sqlite = self._engine.dialect.name == "sqlite"
+            conn = await conn.execution_options(**({"sqlite_begin": "DEFERRED"} if sqlite
+                                                    else {"isolation_level": "AUTOCOMMIT"}))
         await conn.begin()
         self._conn = conn
-        self.handoffs = SqlHandoffs(conn)
+        self._staging.clear()
+        self.handoffs = SqlHandoffs(conn, self._staging)
         self.customers = SqlCustomers(conn)
         self.agents = SqlAgents(conn)
         self.events = SqlEvents(conn)
@@ -102,7 +110,7 @@ class SqlUnitOfWork:
         self.chat = SqlChatState(conn)
         self.api_keys = SqlApiKeys(conn)
         self.retention = SqlRetention(conn)
-        self.sla = SqlSlaClocks(conn)
+        self.sla = SqlSlaClocks(conn, self._staging)
         self.watermarks = SqlWatermarks(conn)
         self.analytics = SqlAnalytics(conn)
         self.gauges = SqlGauges(conn)
@@ -144,32 +152,30 @@ class SqlUnitOfWork:
         self._wake_timers = True
 
     async def commit(self) -> list[int]:
+        """Write what is pending and commit; the ids of the recorded events.
+
+        Raises:
+            ConversationExists: the new handoff's conversation has one already; nothing was written.
+        """
         conn = self.connection
-        wrote_outbox = False
         if self._observer is not None and self._pending:
             # Inside the transaction: what the events cause (SLA clocks) commits with them, or not at all.
             self._pending.extend(await self._observer.observe(self, list(self._pending)))
-        # Every event in one statement, then every outbox item they cause in one more.
-        ids = await self.events.append_many(self._pending)
-        by_time: dict[Any, list[Any]] = {}  # items are due from their event's time (one statement per instant)
-        for event, event_id in zip(self._pending, ids, strict=True):
-            by_time.setdefault(event.at, []).extend(self._routing.messages_for(event, event_id))
-        for at, messages in by_time.items():
-            if messages:
-                await self.outbox.enqueue(messages, at)
-                wrote_outbox = True
-        self._pending = []
-        # Other processes' dispatchers hear of new items from PostgreSQL itself: the outbox's statement trigger
-        # sends NOTIFY baton_outbox in this transaction (migration 0008), with no round trip of ours.
+        # The new handoff (if any), its clocks, every event and every outbox item they cause: one statement on
+        # PostgreSQL (handoff.store.flush). Other processes' dispatchers hear of new items from PostgreSQL
+        # itself: the outbox's statement trigger sends NOTIFY baton_outbox (migration 0008).
+        pending, self._pending = self._pending, []
+        ids, items = await flush.write(conn, self._staging, pending, self._routing)
         if self._wake_timers:
             await notify(conn, TIMERS)
             self._wake_timers = False
         await conn.commit()
-        if wrote_outbox and self._notifier is not None:
+        if items and self._notifier is not None:
             self._notifier.notify()
         return ids
 
     async def rollback(self) -> None:
         self._pending = []
+        self._staging.clear()
         if self._conn is not None and self._conn.in_transaction():
             await self._conn.rollback()
