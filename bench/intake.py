@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -145,6 +146,48 @@ def _durable(args: argparse.Namespace, base_env: dict[str, str]) -> Result:
         cleanup()
 
 
+def _echo(args: argparse.Namespace, base_env: dict[str, str]) -> Result:
+    port = free_port()
+    proc = _uvicorn("bench.echo_app:app", port, base_env, args.workers)
+    try:
+        _wait(port, proc)
+        return _measure(port, args.requests, args.concurrency, args.warmup, proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _baton(db: str, args: argparse.Namespace, base_env: dict[str, str]) -> tuple[Result, Result | None]:
+    """Baton with its default configuration on a fresh database: the peak (closed loop), then open loop at
+    ``--paced`` of that peak (latency below saturation)."""
+    cfg = Path(tempfile.mkdtemp()) / "baton.yaml"
+    cfg.write_text("outbox:\n  log_destination: true\n")
+    url, cleanup = _database(db, "baton")
+    from handoff.store.migrate import upgrade
+
+    upgrade(url)
+    env = {**base_env, "DATABASE_URL": url, "BATON_API_KEYS": KEY, "BATON_LOG_LEVEL": "WARNING",
+           "BATON_CONFIG": str(cfg), "BATON_APP_FACTORY": "1"}
+    port = free_port()
+    proc = _uvicorn("bench.baton_app:app", port, env, args.workers)
+    try:
+        _wait(port, proc)
+        res = _measure(port, args.requests, args.concurrency, args.warmup, proc.pid)
+        paced_rate = res.rate * args.paced
+        paced = _measure(port, min(args.requests, max(500, int(paced_rate * 10))), 64, 0, proc.pid,
+                         rate=paced_rate) if args.paced else None
+        return res, paced
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        if cleanup:
+            cleanup()
+
+
+def _median(xs: list[float]) -> float:
+    return statistics.median(xs) if xs else float("nan")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=4000)
@@ -154,56 +197,71 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes for both servers")
     ap.add_argument("--paced", type=float, default=0.6,
                     help="then Baton in open loop at this share of its peak rate (latency below saturation; 0: skip)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds, the servers' order rotated each round; medians at the end (a shared VM drifts)")
     args = ap.parse_args()
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     print(f"machine: {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, "
           f"server: {args.workers} uvicorn process(es) (uvloop+httptools), client: raw asyncio keep-alive, "
-          f"{args.concurrency} connections, {args.requests} requests after {args.warmup} warm-up")
+          f"{args.concurrency} connections, {args.requests} requests after {args.warmup} warm-up, "
+          f"{args.rounds} rounds")
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("BATON_", "SLACK_", "HUBSPOT_"))}
-    port = free_port()
-    proc = _uvicorn("bench.echo_app:app", port, base_env, args.workers)
-    try:
-        _wait(port, proc)
-        echo = _measure(port, args.requests, args.concurrency, args.warmup, proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(10)
-    print(f"{'bare FastAPI+pydantic echo':<28} {echo.summary()}  server CPU {echo.server_cpu_ms:.2f} ms/req")
-    durable = _durable(args, base_env) if "postgresql" in args.db.split(",") else None
-    if durable is not None:
-        print(f"{'minimal durable intake (PG)':<28} {durable.summary()}  server CPU "
-              f"{durable.server_cpu_ms:.2f} ms/req, PostgreSQL {durable.db_cpu_ms:.2f} ms")
-    cfg = Path(tempfile.mkdtemp()) / "baton.yaml"
-    cfg.write_text("outbox:\n  log_destination: true\n")
-    for db in args.db.split(","):
-        url, cleanup = _database(db, "baton")
-        from handoff.store.migrate import upgrade
+    dbs = args.db.split(",")
+    servers = ["echo", *(["durable"] if "postgresql" in dbs else []), *dbs]
+    results: dict[str, list[tuple[Result, Result | None]]] = {k: [] for k in servers}
+    for r in range(args.rounds):
+        order = servers[r % len(servers):] + servers[:r % len(servers)]
+        print(f"round {r + 1}: {', '.join(order)}")
+        got: dict[str, tuple[Result, Result | None]] = {}
+        for name in order:
+            if name == "echo":
+                got[name] = (_echo(args, base_env), None)
+            elif name == "durable":
+                got[name] = (_durable(args, base_env), None)
+            else:
+                got[name] = _baton(name, args, base_env)
+            results[name].append(got[name])
+        _print_round(got)
+    if args.rounds > 1:
+        print(f"median of {args.rounds} rounds:")
+        echo_rate = _median([x.rate for x, _ in results["echo"]])
+        for name in servers:
+            runs = results[name]
+            peak = [x for x, _ in runs]
+            p99 = _median([x.pct(99) for x in peak])
+            line = (f"  {name:<10} {_median([x.rate for x in peak]):6.0f} req/s  p99 {p99:6.1f} ms  "
+                    f"service CPU {_median([x.server_cpu_ms for x in peak]):.2f} ms")
+            if name not in ("echo", "durable"):
+                rate = _median([x.rate for x in peak])
+                line += (f", PostgreSQL {_median([x.db_cpu_ms for x in peak]):.2f} ms; {rate / echo_rate:.0%} of bare")
+                if name == "postgresql" and results.get("durable"):
+                    ratios = [x.rate / d.rate for x, (d, _) in zip(peak, results["durable"], strict=True)]
+                    line += f", {_median(ratios):.2f}x the minimal durable intake (median of per-round ratios)"
+                paced = [p for _, p in runs if p is not None]
+                if paced:
+                    line += (f"; open loop at {args.paced:.0%}: p50 {_median([p.pct(50) for p in paced]):.1f} ms,"
+                             f" p99 {_median([p.pct(99) for p in paced]):.1f} ms")
+            print(line)
+    return 0
 
-        upgrade(url)
-        env = {**base_env, "DATABASE_URL": url, "BATON_API_KEYS": KEY, "BATON_LOG_LEVEL": "WARNING",
-               "BATON_CONFIG": str(cfg), "BATON_APP_FACTORY": "1"}
-        port = free_port()
-        proc = _uvicorn("bench.baton_app:app", port, env, args.workers)
-        try:
-            _wait(port, proc)
-            res = _measure(port, args.requests, args.concurrency, args.warmup, proc.pid)
-            # Latency where it matters, below saturation: open loop at 60 % of the peak just measured.
-            paced_rate = res.rate * args.paced
-            paced = _measure(port, min(args.requests, max(500, int(paced_rate * 10))), 64, 0, proc.pid,
-                             rate=paced_rate) if args.paced else None
-        finally:
-            proc.terminate()
-            proc.wait(30)
-            if cleanup:
-                cleanup()
+
+def _print_round(got: dict[str, tuple[Result, Result | None]]) -> None:
+    echo = got["echo"][0]
+    durable = got["durable"][0] if "durable" in got else None
+    print(f"  {'bare FastAPI+pydantic echo':<28} {echo.summary()}  server CPU {echo.server_cpu_ms:.2f} ms/req")
+    if durable is not None:
+        print(f"  {'minimal durable intake (PG)':<28} {durable.summary()}  server CPU "
+              f"{durable.server_cpu_ms:.2f} ms/req, PostgreSQL {durable.db_cpu_ms:.2f} ms")
+    for db, (res, paced) in got.items():
+        if db in ("echo", "durable"):
+            continue
         ratio = res.rate / echo.rate if echo.rate else 0
         ref = f" = {res.rate / durable.rate:.2f}x the minimal durable intake" if durable and db == "postgresql" else ""
-        print(f"{'baton intake on ' + db:<28} {res.summary()}  = {ratio:.0%} of bare{ref}; CPU per handoff: "
+        print(f"  {'baton intake on ' + db:<28} {res.summary()}  = {ratio:.0%} of bare{ref}; CPU per handoff: "
               f"service {res.server_cpu_ms:.2f} ms, PostgreSQL {res.db_cpu_ms:.2f} ms")
         if paced is not None:
-            print(f"{'  … open loop at ' + f'{args.paced:.0%}':<28} {paced.summary()}  CPU per handoff: service "
+            print(f"  {'  … open loop at ' + f'{paced.rate:.0f}/s':<28} {paced.summary()}  CPU per handoff: service "
                   f"{paced.server_cpu_ms:.2f} ms, PostgreSQL {paced.db_cpu_ms:.2f} ms")
-    return 0
 
 
 if __name__ == "__main__":

@@ -57,7 +57,8 @@ def _worker(url: str, start_at: float, out: mp.Queue[int]) -> None:
     async def go() -> int:
         engine = create_engine(url)
         routing = OutboxRouting((Instant(),))
-        deps = Deps(uow=lambda read_only=False: SqlUnitOfWork(engine, routing, read_only=read_only),
+        deps = Deps(uow=lambda read_only=False, autocommit=False: SqlUnitOfWork(engine, routing, read_only=read_only,
+                                                                                 autocommit=autocommit),
                     config=BatonConfig())
         dispatcher = Dispatcher(deps, [Instant()])
         delivered = 0

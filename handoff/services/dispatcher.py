@@ -89,7 +89,7 @@ class Dispatcher:
         names = self._active_destinations(among)
         if not names:
             return 0
-        async with self.deps.uow() as uow:
+        async with self.deps.uow(autocommit=True) as uow:
             items = await uow.outbox.claim(worker=self.worker_id, destinations=names, limit=self.batch_size,
                                            lane_limit=self.lane_limit, lease_seconds=self.lease_seconds,
                                            now=self.deps.now())
@@ -125,7 +125,7 @@ class Dispatcher:
         while True:
             await asyncio.sleep(self.lease_seconds / 3)
             try:
-                async with self.deps.uow() as uow:
+                async with self.deps.uow(autocommit=True) as uow:
                     await uow.outbox.extend(ids, self.worker_id,
                                             self.deps.now() + timedelta(seconds=self.lease_seconds))
                     await uow.commit()
@@ -236,7 +236,7 @@ class Dispatcher:
 
     async def _record(self, out: _Outcome) -> None:
         now = self.deps.now()
-        async with self.deps.uow() as uow:
+        async with self.deps.uow(autocommit=True) as uow:
             await uow.outbox.complete([i.id for i in out.done], self.worker_id, now)
             for item, delay, error, counted in out.retry:
                 await uow.outbox.reschedule(item.id, self.worker_id, at=now + timedelta(seconds=delay), error=error,
@@ -287,7 +287,12 @@ class Dispatcher:
                 log.exception("dispatcher batch failed; backing off")
                 leased = 0
                 await asyncio.sleep(min(5.0, self.poll_seconds * 4))
+            if leased >= self.batch_size:
+                continue  # a full batch: more is waiting
             if leased:
+                # A partial batch: the next commits are landing now. Give them the linger too, so a steady intake
+                # costs one lease transaction per few handoffs, not one per handoff.
+                await asyncio.sleep(self.linger_seconds)
                 continue
             wake.clear()
             waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]

@@ -65,14 +65,16 @@ class SqlOutbox:
             (_o.status == OutboxStatus.DELIVERING.value) & (_o.lease_until < now))
         heads_q = (select(_o.id).where(_o.status.in_(_LIVE_LITERALS), _o.destination.in_(destinations), due, ~blocked)
                    .order_by(_o.id).limit(limit).with_for_update(skip_locked=True))
-        head_ids = list((await self.conn.execute(heads_q)).scalars())
-        if not head_ids:
-            return []
         until = now + timedelta(seconds=lease_seconds)
         lease = {"status": OutboxStatus.DELIVERING.value, "lease_owner": worker, "lease_until": until,
                  "attempts": _o.attempts + 1}
+        # Found, locked and leased in one statement (the queue idiom UPDATE … WHERE id IN (SELECT … FOR UPDATE
+        # SKIP LOCKED)): atomic on its own, so the dispatcher runs it outside a transaction.
         heads = (await self.conn.execute(
-            update(t.outbox).where(_o.id.in_(head_ids)).values(**lease).returning(t.outbox))).mappings().all()
+            update(t.outbox).where(_o.id.in_(heads_q.scalar_subquery())).values(**lease)
+            .returning(t.outbox))).mappings().all()
+        if not heads:
+            return []
         items = [_item(r) for r in heads]
         if lane_limit > 1:
             items.extend(await self._claim_followers(items, destinations, lane_limit, lease, now))

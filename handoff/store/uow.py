@@ -45,7 +45,10 @@ class SqlUnitOfWork:
         engine: the database.
         routing: decides which outbox items each recorded event produces.
         notifier: woken after a commit that wrote outbox items.
-        read_only: on SQLite, start a deferred transaction instead of taking the write lock.
+        read_only: on SQLite, start a deferred transaction instead of taking the write lock; on PostgreSQL, no
+            transaction (each read its own statement).
+        autocommit: each statement commits on its own on PostgreSQL (SQLite: a write transaction as usual) — for
+            work whose every statement is atomic alone and safe to repeat: the dispatcher's leases and results.
     """
 
     handoffs: SqlHandoffs
@@ -63,12 +66,13 @@ class SqlUnitOfWork:
     gauges: SqlGauges
 
     def __init__(self, engine: AsyncEngine, routing: OutboxRouting, notifier: Notifier | None = None,
-                 *, read_only: bool = False, observer: CommitObserver | None = None) -> None:
+                 *, read_only: bool = False, autocommit: bool = False, observer: CommitObserver | None = None) -> None:
         self._engine = engine
         self._observer = observer
         self._routing = routing
         self._notifier = notifier
         self._read_only = read_only
+        self._autocommit = autocommit
         self._conn: AsyncConnection | None = None
         self._pending: list[Event] = []
         self._staging = Staging()  # a new handoff, written at the commit (handoff.store.flush)
@@ -91,12 +95,13 @@ class SqlUnitOfWork:
         except BaseException:
             self._release_write_lock()
             raise
-        if self._read_only:
-            # SQLite: a deferred transaction (no write lock). PostgreSQL: no transaction at all — under READ
-            # COMMITTED every statement sees its own snapshot anyway, and BEGIN/ROLLBACK are two round trips.
-            sqlite = self._engine.dialect.name == "sqlite"
-            conn = await conn.execution_options(**({"sqlite_begin": "DEFERRED"} if sqlite
-                                                    else {"isolation_level": "AUTOCOMMIT"}))
+        sqlite = self._engine.dialect.name == "sqlite"
+        if self._read_only and sqlite:
+            conn = await conn.execution_options(sqlite_begin="DEFERRED")  # a read transaction: no write lock
+        elif (self._read_only or self._autocommit) and not sqlite:
+            # PostgreSQL, no transaction at all: reads under READ COMMITTED see a snapshot per statement anyway,
+            # and work whose every statement stands alone saves BEGIN and COMMIT, two round trips.
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         await conn.begin()
         self._conn = conn
         self._staging.clear()
