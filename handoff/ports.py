@@ -232,7 +232,7 @@ class FeedEvent:
 class CustomerSideRepository(Protocol):
     """Reads and writes of the customer side: queue snapshots, the update schedule, CSAT, the customer timeline."""
 
-    async def queued(self, limit: int) -> Sequence[QueuedRow]:
+    async def queued(self, limit: int, queues: Sequence[str] | None = None) -> Sequence[QueuedRow]:
         """Waiting handoffs in pick order (priority, age, id), at most ``limit``."""
         ...
 

@@ -44,6 +44,7 @@ MAX_WAITING = 2000
 HISTORY_DAYS = 14
 HISTORY_PER_QUEUE = 200
 ARRIVAL_WINDOW = timedelta(hours=1)
+SLOW_TTL_SECONDS = 30.0  # handle-time history and arrival rates: re-read at most this often
 _MEMO_SIZE = 4096
 STALE_OK_SECONDS = 10.0
 """An intake answer reuses a snapshot at most this old (the refresher keeps it within ``ttl`` under traffic)."""
@@ -85,6 +86,7 @@ class WaitTimes:
         self.ttl = ttl
         self.default_zone = default_zone
         self._cached: tuple[float, _Snapshot] | None = None
+        self._slow: tuple[float, HandleTimeHistory, Mapping[str, Mapping[Priority, float]]] | None = None
         self._stale = False
         self._generation = 0  # bumped by invalidate(): a load started before it is stale for strict readers
         self._loading: tuple[int, asyncio.Task[_Snapshot]] | None = None
@@ -256,19 +258,32 @@ class WaitTimes:
         self.loads += 1
         now = self.deps.now()
         side = uow.customer_side
+        depth = await side.queue_depth()
         waiting = tuple(WaitingHandoff(r.id, r.queue, Priority(r.priority), r.created_at)
-                        for r in await side.queued(MAX_WAITING))
+                        for r in await side.queued(MAX_WAITING, queues=sorted(depth)))
         claims: dict[str, list[InProgress]] = defaultdict(list)
         for c in await side.open_claims():
             claims[c.agent_id].append(InProgress(c.queue, c.claimed_at))
         people = tuple(await uow.agents.list())
         agents = tuple(_load(a, claims.get(a.id, ()), now, self.default_zone) for a in people)
+        history, arrivals = await self._slow_parts(uow)
+        return _Snapshot(waiting, agents, people, history, arrivals, depth)
+
+    async def _slow_parts(self, uow: UnitOfWork) -> tuple[HandleTimeHistory, Mapping[str, Mapping[Priority, float]]]:
+        """Handle times (14 days) and arrival rates (an hour): they move over minutes, not seconds, and with a deep
+        backlog their queries cost tens of ms — read once per ``SLOW_TTL_SECONDS``, not with every snapshot."""
+        clock = time.monotonic()
+        if self._slow is not None and self.ttl > 0 and clock - self._slow[0] < SLOW_TTL_SECONDS:
+            return self._slow[1], self._slow[2]
+        now = self.deps.now()
+        side = uow.customer_side
         history = HandleTimeHistory(by_queue=await side.handle_times(now - timedelta(days=HISTORY_DAYS),
                                                                      HISTORY_PER_QUEUE))
         hours = ARRIVAL_WINDOW.total_seconds() / 3600
         arrivals = {q: {Priority(p): n / hours for p, n in by_p.items()}
                     for q, by_p in (await side.arrivals(now - ARRIVAL_WINDOW)).items()}
-        return _Snapshot(waiting, agents, people, history, arrivals, await side.queue_depth())
+        self._slow = (clock, history, arrivals)
+        return history, arrivals
 
 
 def _load(agent: Agent, work: Sequence[InProgress], now: datetime, default_zone: str) -> AgentLoad:

@@ -105,7 +105,8 @@ class HandoffRow(Base):
     __tablename__ = "handoffs"
     __table_args__ = (
         UniqueConstraint("source", "conversation_id", name="uq_handoffs_conversation"),
-        Index("ix_handoffs_queue_order", "status", "queue", "priority_rank", "created_at"),
+        # With id, the place-in-line count is an index-only scan (its tie-break compares ids).
+        Index("ix_handoffs_queue_order", "status", "queue", "priority_rank", "created_at", "id"),
         Index("ix_handoffs_customer", "customer_id", "created_at"),
         Index("ix_handoffs_claimed_by", "claimed_by", "status"),
         Index("ix_handoffs_queue_created", "queue", "created_at"),

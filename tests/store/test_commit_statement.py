@@ -97,3 +97,17 @@ async def test_a_repeat_inside_one_unit_of_work_raises_and_writes_nothing(runtim
         with pytest.raises(ConversationExists):
             await uow.commit()
     assert await _counts(runtime) == before
+
+
+async def test_the_wait_snapshots_merged_queue_heads_equal_one_global_order(runtime: Any) -> None:
+    """``queued(limit, queues=…)`` merges each queue's head (an index scan per queue); it must return exactly the
+    first ``limit`` waiting handoffs by priority, age and id, as the single sorted query does."""
+    for intent in ("billing", "technical", "account", "sales", "general") * 3:
+        await runtime.intake.submit(_body(ai={"intent": intent}))
+    async with runtime.deps.uow(read_only=True) as uow:
+        depth = await uow.customer_side.queue_depth()
+        assert len(depth) >= 3  # several queues, so the merge has something to merge
+        for limit in (1, 4, 7, 100):
+            merged = await uow.customer_side.queued(limit, queues=sorted(depth))
+            assert merged == await uow.customer_side.queued(limit)
+            assert len(merged) == min(limit, sum(sum(v.values()) for v in depth.values()))
