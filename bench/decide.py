@@ -23,6 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from handoff.contract import ConversationIn
 from handoff.decide import AgentSnapshot, DecisionContext, RuleEngine, Rules, default_rules_path
+from handoff.decide.analysis import clear_prepared
+from handoff.decide.intent import fold
 from handoff.models import Agent, AgentStatus, Tier
 
 CUSTOMER = [
@@ -155,7 +157,8 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=2000)
     parser.add_argument("--rules", default=str(default_rules_path()))
     parser.add_argument("--cold", action="store_true",
-                        help="empty the intent model's per-message cache before every decision (worst case)")
+                        help="empty the per-message caches (prepared turns, folded text, model scores) before "
+                             "every decision: a conversation seen for the first time (worst case)")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -168,8 +171,11 @@ def main() -> None:
     samples = []
     model = engine.model
     for _ in range(args.iterations):
-        if args.cold and model is not None:
-            model.clear_cache()
+        if args.cold:
+            clear_prepared()  # every message prepared and folded again
+            fold.cache_clear()
+            if model is not None:
+                model.clear_cache()
         start = time.perf_counter_ns()
         engine.evaluate(conv, ctx)
         samples.append((time.perf_counter_ns() - start) / 1e6)
@@ -187,7 +193,7 @@ def main() -> None:
         type(model).load(engine.rules.intent_model_path() or "", fresh=True)
         print(f"intent model: version {model.version}, data {model.data_sha[:12]}, "
               f"{model.trained.get('features')} features, loaded in {(time.perf_counter() - t1) * 1000:.0f} ms; "
-              f"cache {'emptied before each decision (--cold)' if args.cold else 'warm (earlier turns scored)'}")
+              f"caches {'emptied before each decision (--cold)' if args.cold else 'warm (earlier turns prepared)'}")
     print(f"conversation: {len(conv.transcript)} turns, {len(ctx.agents)} agents ranked")
     print(
         f"decision:     escalate={decision.escalate} urgency={decision.urgency.value} queue={decision.queue} "

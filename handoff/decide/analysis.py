@@ -10,7 +10,7 @@ messages at once. AI messages are only tokenised when they contain an anchor of 
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC
 
 from handoff.contract import ConversationIn
@@ -139,9 +139,34 @@ def analyse(rules: Rules, sentiment: Sentiment, conv: ConversationIn) -> Evidenc
     return ev
 
 
+_TURNS: dict[tuple[int, bool, str, int, float], tuple[Compiled, CustomerTurn]] = {}
+_TURNS_MAX = 4096  # prepared customer messages kept (a conversation is evaluated again as it grows)
+
+
+def clear_prepared() -> None:
+    """Forget every prepared customer message (benchmarks' worst case; rules reloads need not call it)."""
+    _TURNS.clear()
+
+
 def _customer_turn(
     c: Compiled, sentiment: Sentiment | None, index: int, raw: str, min_letters: int, ratio: float
 ) -> CustomerTurn:
+    """A customer message, prepared once per rules and text: every later evaluation of the same conversation
+    (intake after ``/v1/evaluate``, the SLA keeper's checks, a longer transcript) reuses it."""
+    key = (id(c), sentiment is not None, raw, min_letters, ratio)
+    known = _TURNS.get(key)
+    if known is not None and known[0] is c:
+        return replace(known[1], index=index)
+    turn = _prepare_turn(c, sentiment, raw, min_letters, ratio)
+    if len(_TURNS) >= _TURNS_MAX:
+        _TURNS.clear()
+    _TURNS[key] = (c, turn)
+    return replace(turn, index=index)
+
+
+def _prepare_turn(c: Compiled, sentiment: Sentiment | None, raw: str, min_letters: int, ratio: float
+                  ) -> CustomerTurn:
+    index = -1
     clean = strip_quoted(raw)
     toks = tokens(normalise(clean))
     if not c.typo_keys.isdisjoint(toks):

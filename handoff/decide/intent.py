@@ -27,6 +27,7 @@ import re
 import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +44,16 @@ class IntentModelError(Exception):
     """The model file cannot be read, is not a Baton intent model, or does not match its recorded hash."""
 
 
+@lru_cache(maxsize=2048)
 def fold(text: str) -> str:
-    """Lower case, accents removed, apostrophes dropped ("Can't" -> "cant", "Réclamation" -> "reclamation")."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_APOSTROPHES))
+    """Lower case, accents removed, apostrophes dropped ("Can't" -> "cant", "Réclamation" -> "reclamation").
+
+    Cached: a conversation's turns are read again at every evaluation of it (intake, re-scoring, the SLA
+    keeper's frustration check), and ASCII text skips the per-character accent pass."""
+    lowered = text.casefold().translate(_APOSTROPHES)
+    if lowered.isascii():
+        return lowered
+    decomposed = unicodedata.normalize("NFKD", lowered)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("ß", "ss")
 
 
