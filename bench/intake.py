@@ -132,29 +132,28 @@ def _database(db: str, tag: str) -> tuple[str, Any]:
     return pg_create_database(name), lambda: pg_drop_database(name)
 
 
-def _durable(args: argparse.Namespace, base_env: dict[str, str]) -> Result:
-    """The reference: ``bench/durable_app.py`` (FastAPI + asyncpg, one transaction of Baton's writes)."""
-    url, cleanup = _database("postgresql", "ref")
+def _reference(app: str, args: argparse.Namespace, env: dict[str, str], cleanup: Any = None) -> Result:
+    """One reference server (``bench.echo_app`` or ``bench.durable_app``) measured at its peak."""
     port = free_port()
-    proc = _uvicorn("bench.durable_app:app", port, {**base_env, "DATABASE_URL": url}, args.workers)
+    proc = _uvicorn(app, port, env, args.workers)
     try:
         _wait(port, proc)
         return _measure(port, args.requests, args.concurrency, args.warmup, proc.pid)
     finally:
         proc.terminate()
         proc.wait(30)
-        cleanup()
+        if cleanup is not None:
+            cleanup()
+
+
+def _durable(args: argparse.Namespace, base_env: dict[str, str]) -> Result:
+    """The reference: ``bench/durable_app.py`` (FastAPI + asyncpg, one transaction of Baton's writes)."""
+    url, cleanup = _database("postgresql", "ref")
+    return _reference("bench.durable_app:app", args, {**base_env, "DATABASE_URL": url}, cleanup)
 
 
 def _echo(args: argparse.Namespace, base_env: dict[str, str]) -> Result:
-    port = free_port()
-    proc = _uvicorn("bench.echo_app:app", port, base_env, args.workers)
-    try:
-        _wait(port, proc)
-        return _measure(port, args.requests, args.concurrency, args.warmup, proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    return _reference("bench.echo_app:app", args, base_env)
 
 
 def _baton(db: str, args: argparse.Namespace, base_env: dict[str, str]) -> tuple[Result, Result | None]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
@@ -88,6 +88,17 @@ async def insert_handoff(conn: AsyncConnection, values: Mapping[str, Any], lines
     return True
 
 
+async def by_ids[T](conn: AsyncConnection, table: Table, ids: Sequence[str],
+                    convert: Callable[[Any], T]) -> dict[str, T]:
+    """Rows of ``table`` by id, converted, in one query per 500 ids (bounded parameters); unknown ids left out."""
+    wanted = list(dict.fromkeys(ids))
+    out: dict[str, T] = {}
+    for i in range(0, len(wanted), 500):
+        q = select(table).where(table.c.id.in_(wanted[i:i + 500]))
+        out.update((r["id"], convert(r)) for r in (await conn.execute(q)).mappings())
+    return out
+
+
 class SqlHandoffs:
     def __init__(self, conn: AsyncConnection, staging: Staging | None = None) -> None:
         self.conn = conn
@@ -107,12 +118,7 @@ class SqlHandoffs:
 
     async def get_many(self, handoff_ids: Sequence[str]) -> dict[str, Handoff]:
         """Several handoffs in one query (500 ids per statement at most), keyed by id; unknown ids left out."""
-        ids = list(dict.fromkeys(handoff_ids))
-        out: dict[str, Handoff] = {}
-        for i in range(0, len(ids), 500):
-            q = select(t.handoffs).where(t.handoffs.c.id.in_(ids[i:i + 500]))
-            out.update((r["id"], handoff_from_row(r)) for r in (await self.conn.execute(q)).mappings())
-        return out
+        return await by_ids(self.conn, t.handoffs, handoff_ids, handoff_from_row)
 
     async def find_by_conversation(self, source: str, conversation_id: str) -> Handoff | None:
         q = select(t.handoffs).where(t.handoffs.c.source == source, t.handoffs.c.conversation_id == conversation_id)
@@ -277,12 +283,7 @@ class SqlCustomers:
 
     async def get_many(self, customer_ids: Sequence[str]) -> dict[str, Customer]:
         """Several customers in one query (500 ids per statement at most), keyed by id."""
-        ids = list(dict.fromkeys(customer_ids))
-        out: dict[str, Customer] = {}
-        for i in range(0, len(ids), 500):
-            q = select(t.customers).where(t.customers.c.id.in_(ids[i:i + 500]))
-            out.update((r["id"], customer_from_row(r)) for r in (await self.conn.execute(q)).mappings())
-        return out
+        return await by_ids(self.conn, t.customers, customer_ids, customer_from_row)
 
     async def find_by_email(self, email: str) -> Customer | None:
         q = select(t.customers).where(t.customers.c.email == email.lower())
