@@ -163,6 +163,13 @@ class ExternalRefRepository(Protocol):
         """Create or replace the reference (idempotent: a replay writes the same row)."""
         ...
 
+    async def get_many(self, handoff_ids: Sequence[str], system: str, kind: str) -> dict[str, ExternalRef]: ...
+
+    async def put_many(self, refs: Sequence[tuple[str, str, Mapping[str, Any]]], system: str, kind: str,
+                       now: datetime) -> None:
+        """:meth:`put` for several (handoff id, external id, data) in one statement."""
+        ...
+
     async def find(self, system: str, kind: str, external_id: str) -> ExternalRef | None:
         """The handoff behind an outside id (a Slack thread ts, a Salesforce Case id)."""
         ...

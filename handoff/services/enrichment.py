@@ -116,23 +116,27 @@ class EnrichmentDestination:
     async def _apply(self, wanted: Mapping[str, str], found: Mapping[str, CrmCustomer], agents: Sequence[Any]) -> None:
         now = self.deps.now()
         system = self.directory.system
-        async with self.deps.uow() as uow:
-            for hid, email in wanted.items():
-                hit = found.get(email)
-                if hit is None:
-                    continue
-                if await uow.refs.get(hid, system, "contact") is not None:
-                    continue  # a replayed item: enriched already, do not repeat the event
-                h = await uow.handoffs.get(hid)
+        async with self.deps.uow() as uow:  # a few statements for the batch, not four per handoff
+            known = await uow.refs.get_many(list(wanted), system, "contact")
+            fresh = [hid for hid, email in wanted.items() if email in found and hid not in known]
+            handoffs = await uow.handoffs.get_many(fresh)  # known ones: replayed items, enriched already
+            refs: list[tuple[str, str, Mapping[str, Any]]] = []
+            enriched: set[str] = set()
+            for hid in fresh:
+                h = handoffs.get(hid)
                 if h is None:
                     continue
-                await uow.customers.enrich(h.customer_id, crm_facts(hit), now)
+                email = wanted[hid]
+                hit = found[email]
+                if h.customer_id not in enriched:  # one customer's handoffs of a batch: one update
+                    await uow.customers.enrich(h.customer_id, crm_facts(hit), now)
+                    enriched.add(h.customer_id)
                 manager = account_manager(hit.owner_email, agents, self.owner_agents)
-                await uow.refs.put(hid, system, "contact", hit.contact_id,
-                                   {"account_id": hit.account_id, "owner_email": hit.owner_email}, now)
+                refs.append((hid, hit.contact_id, {"account_id": hit.account_id, "owner_email": hit.owner_email}))
                 why = f"{system} knows {email}: " + ", ".join(
                     f"{k} {v}" for k, v in (("plan", hit.plan), ("account value", hit.account_value),
                                             ("account manager", manager)) if v is not None)
                 uow.record(Event(handoff_id=hid, kind=EventKind.ENRICHED, actor=Actor.system(), source=Surface.CRM,
                                  at=now, reason=why, data=enrichment_data(hit, manager)))
+            await uow.refs.put_many(refs, system, "contact", now)
             await uow.commit()

@@ -411,13 +411,34 @@ class SqlExternalRefs:
             x.handoff_id == handoff_id, x.system == system, x.kind == kind))).first()
         return self._ref(row) if row else None
 
+    async def get_many(self, handoff_ids: Sequence[str], system: str, kind: str) -> dict[str, ExternalRef]:
+        """The references of several handoffs (one query per 500), keyed by handoff id."""
+        x = t.external_refs.c
+        ids = list(dict.fromkeys(handoff_ids))
+        out: dict[str, ExternalRef] = {}
+        for i in range(0, len(ids), 500):
+            rows = await self.conn.execute(select(t.external_refs).where(
+                x.handoff_id.in_(ids[i:i + 500]), x.system == system, x.kind == kind))
+            out.update((r.handoff_id, self._ref(r)) for r in rows)
+        return out
+
     async def put(self, handoff_id: str, system: str, kind: str, external_id: str, data: Mapping[str, Any],
                   now: datetime) -> None:
-        values = {"external_id": external_id, "data": dict(data), "updated_at": now}
-        stmt = upsert_insert(self.conn, t.external_refs).values(handoff_id=handoff_id, system=system, kind=kind,
-                                                                created_at=now, **values)
-        await self.conn.execute(stmt.on_conflict_do_update(index_elements=["handoff_id", "system", "kind"],
-                                                           set_=values))
+        await self.put_many([(handoff_id, external_id, data)], system, kind, now)
+
+    async def put_many(self, refs: Sequence[tuple[str, str, Mapping[str, Any]]], system: str, kind: str,
+                       now: datetime) -> None:
+        """Create or replace several references ((handoff id, external id, data)) in one statement."""
+        if not refs:
+            return
+        latest = {h: (e, d) for h, e, d in refs}  # one row per key: an upsert cannot touch a row twice
+        stmt = upsert_insert(self.conn, t.external_refs)
+        ex = stmt.excluded
+        stmt = stmt.on_conflict_do_update(index_elements=["handoff_id", "system", "kind"], set_={
+            "external_id": ex.external_id, "data": ex.data, "updated_at": ex.updated_at})
+        await self.conn.execute(stmt, [
+            {"handoff_id": h, "system": system, "kind": kind, "external_id": e, "data": dict(d), "created_at": now,
+             "updated_at": now} for h, (e, d) in latest.items()])
 
     async def find(self, system: str, kind: str, external_id: str) -> ExternalRef | None:
         x = t.external_refs.c

@@ -155,24 +155,26 @@ class CaseSyncDestination:
 
     async def _mark_pending(self, plans: Sequence[CaseSync]) -> None:
         now = self.deps.now()
-        async with self.deps.uow() as uow:
-            for plan in plans:
-                if not plan.entries:
-                    continue
-                ref = await uow.refs.get(plan.handoff.id, self.system, CASE)
+        marked = [p for p in plans if p.entries]
+        async with self.deps.uow() as uow:  # one read and one write for the batch: a short transaction
+            refs = await uow.refs.get_many([p.handoff.id for p in marked], self.system, CASE)
+            rows: list[tuple[str, str, Mapping[str, Any]]] = []
+            for plan in marked:
+                ref = refs.get(plan.handoff.id)
                 data = dict(ref.data) if ref else {}
                 data["pending"] = sorted({*data.get("pending", ()), *(e.event_id for e in plan.entries)})
-                await uow.refs.put(plan.handoff.id, self.system, CASE, plan.case_id or "", data, now)
+                rows.append((plan.handoff.id, plan.case_id or "", data))
+            await uow.refs.put_many(rows, self.system, CASE, now)
             await uow.commit()
 
     async def _record(self, plans: Sequence[CaseSync], results: Mapping[str, CaseSyncResult]) -> None:
         now = self.deps.now()
-        async with self.deps.uow() as uow:
-            for plan in plans:
-                res = results.get(plan.handoff.id)
-                if res is None:
-                    continue
-                ref = await uow.refs.get(plan.handoff.id, self.system, CASE)
+        done = [(p, r) for p in plans if (r := results.get(p.handoff.id)) is not None]
+        async with self.deps.uow() as uow:  # one read and one write for the batch: a short transaction
+            refs = await uow.refs.get_many([p.handoff.id for p, _ in done], self.system, CASE)
+            rows: list[tuple[str, str, Mapping[str, Any]]] = []
+            for plan, res in done:
+                ref = refs.get(plan.handoff.id)
                 data = dict(ref.data) if ref else {}
                 written = {*data.get("written", ()), *res.written}
                 data["written"] = sorted(written)
@@ -184,7 +186,8 @@ class CaseSyncDestination:
                 if res.fingerprint and res.error is None:
                     data["fp"] = res.fingerprint
                 case_id = res.case_id or plan.case_id or (ref.external_id if ref else "")
-                await uow.refs.put(plan.handoff.id, self.system, CASE, case_id or "", data, now)
+                rows.append((plan.handoff.id, case_id or "", data))
+            await uow.refs.put_many(rows, self.system, CASE, now)
             await uow.commit()
 
     def _outcomes(self, items: Sequence[OutboxItem], groups: Mapping[str, list[int]],
