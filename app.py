@@ -297,7 +297,10 @@ def settle_memory() -> None:
     """Move everything built at start (the intent model's weights, rules, templates, SDK clients: millions of
     objects) out of the garbage collector's sight (:func:`gc.freeze`). Otherwise every full collection walks them
     all, a pause of ~100 ms that lands on whichever requests are in flight: at 50 intakes/s the p99 was 163 ms
-    for a p50 of 14 ms, and 29 ms with the freeze (``bench/intake.py``, open loop)."""
+    for a p50 of 14 ms, and 29 ms with the freeze (``bench/intake.py``, open loop). Once per process: a frozen
+    object is never collected, so freezing again (a test process starting many apps) would keep their garbage."""
+    if gc.get_freeze_count():
+        return
     gc.collect()
     gc.freeze()
 

@@ -85,7 +85,8 @@ def outbox_rows(events: Sequence[Event], ids: Sequence[int | None], routing: Out
             for m in routing.messages_for(e, event_id)]
 
 
-def _event_values(e: Event) -> dict[str, Any]:
+def event_values(e: Event) -> dict[str, Any]:
+    """An event's ``events`` row (its id aside), for both dialects' writers."""
     return {"handoff_id": e.handoff_id, "kind": e.kind.value, "actor_type": e.actor.type.value, "actor_id": e.actor.id,
             "source": e.source.value, "reason": e.reason, "data": dict(e.data), "at": e.at}
 
@@ -170,7 +171,7 @@ async def _write_postgresql(conn: AsyncConnection, staging: Staging, events: Seq
         _dumps(with_defaults(t.handoffs, staging.handoff)) if staging.handoff is not None else None,
         _dumps(staging.lines) if staging.lines else None,
         _dumps(clocks) if clocks else None,
-        _dumps([_event_values(e) for e in events]) if events else None,
+        _dumps([event_values(e) for e in events]) if events else None,
         _dumps([{"ev": i + 1, "destination": m.destination, "kind": m.kind, "handoff_id": m.handoff_id,
                  "payload": dict(m.payload), "idempotency_key": m.idempotency_key, "next_attempt_at": at}
                 for i, m, at in items]) if items else None,

@@ -19,7 +19,7 @@ from handoff.ids import new_id
 from handoff.models import POSITION_LIMIT, Agent, AgentStatus, Customer, Event, Handoff, Status
 from handoff.ports import AgentPerformance, ExternalRef, Page, TranscriptLine
 from handoff.store import tables as t
-from handoff.store.flush import Staging
+from handoff.store.flush import Staging, event_values
 from handoff.store.mapping import (
     agent_from_row,
     agent_values,
@@ -88,14 +88,15 @@ async def insert_handoff(conn: AsyncConnection, values: Mapping[str, Any], lines
     return True
 
 
-async def by_ids[T](conn: AsyncConnection, table: Table, ids: Sequence[str],
-                    convert: Callable[[Any], T]) -> dict[str, T]:
-    """Rows of ``table`` by id, converted, in one query per 500 ids (bounded parameters); unknown ids left out."""
+async def by_ids[T](conn: AsyncConnection, table: Table, ids: Sequence[str], convert: Callable[[Any], T], *,
+                    key: str = "id", where: Sequence[Any] = ()) -> dict[str, T]:
+    """Rows of ``table`` whose ``key`` column is one of ``ids`` (and that match ``where``), converted, keyed by
+    that column; one query per 500 ids (bounded parameters); unknown ids left out."""
     wanted = list(dict.fromkeys(ids))
     out: dict[str, T] = {}
     for i in range(0, len(wanted), 500):
-        q = select(table).where(table.c.id.in_(wanted[i:i + 500]))
-        out.update((r["id"], convert(r)) for r in (await conn.execute(q)).mappings())
+        q = select(table).where(table.c[key].in_(wanted[i:i + 500]), *where)
+        out.update((r[key], convert(r)) for r in (await conn.execute(q)).mappings())
     return out
 
 
@@ -376,9 +377,7 @@ class SqlEvents:
         """Write events in one statement (an INSERT … RETURNING of several rows); their ids, in order."""
         if not events:
             return []
-        params = [{"handoff_id": e.handoff_id, "kind": e.kind.value, "actor_type": e.actor.type.value,
-                   "actor_id": e.actor.id, "source": e.source.value, "reason": e.reason, "data": dict(e.data),
-                   "at": e.at} for e in events]
+        params = [event_values(e) for e in events]
         stmt = _intake_statements(self.conn.dialect.name)["events"]
         if len(params) == 1:
             return [int((await self.conn.execute(stmt, params[0])).scalar_one())]
@@ -402,25 +401,20 @@ class SqlExternalRefs:
 
     @staticmethod
     def _ref(r: Any) -> ExternalRef:
-        return ExternalRef(handoff_id=r.handoff_id, system=r.system, kind=r.kind, external_id=r.external_id,
-                           data=r.data or {})
+        return ExternalRef(handoff_id=r["handoff_id"], system=r["system"], kind=r["kind"],
+                           external_id=r["external_id"], data=r["data"] or {})
 
     async def get(self, handoff_id: str, system: str, kind: str) -> ExternalRef | None:
         x = t.external_refs.c
         row = (await self.conn.execute(select(t.external_refs).where(
-            x.handoff_id == handoff_id, x.system == system, x.kind == kind))).first()
+            x.handoff_id == handoff_id, x.system == system, x.kind == kind))).mappings().first()
         return self._ref(row) if row else None
 
     async def get_many(self, handoff_ids: Sequence[str], system: str, kind: str) -> dict[str, ExternalRef]:
         """The references of several handoffs (one query per 500), keyed by handoff id."""
         x = t.external_refs.c
-        ids = list(dict.fromkeys(handoff_ids))
-        out: dict[str, ExternalRef] = {}
-        for i in range(0, len(ids), 500):
-            rows = await self.conn.execute(select(t.external_refs).where(
-                x.handoff_id.in_(ids[i:i + 500]), x.system == system, x.kind == kind))
-            out.update((r.handoff_id, self._ref(r)) for r in rows)
-        return out
+        return await by_ids(self.conn, t.external_refs, handoff_ids, self._ref, key="handoff_id",
+                            where=(x.system == system, x.kind == kind))
 
     async def put(self, handoff_id: str, system: str, kind: str, external_id: str, data: Mapping[str, Any],
                   now: datetime) -> None:
@@ -443,10 +437,10 @@ class SqlExternalRefs:
     async def find(self, system: str, kind: str, external_id: str) -> ExternalRef | None:
         x = t.external_refs.c
         row = (await self.conn.execute(select(t.external_refs).where(
-            x.system == system, x.kind == kind, x.external_id == external_id).limit(1))).first()
+            x.system == system, x.kind == kind, x.external_id == external_id).limit(1))).mappings().first()
         return self._ref(row) if row else None
 
     async def for_handoff(self, handoff_id: str) -> Sequence[ExternalRef]:
         x = t.external_refs.c
         rows = await self.conn.execute(select(t.external_refs).where(x.handoff_id == handoff_id).order_by(x.id))
-        return [self._ref(r) for r in rows]
+        return [self._ref(r) for r in rows.mappings()]

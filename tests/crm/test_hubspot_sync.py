@@ -47,23 +47,13 @@ async def test_one_lifecycle_makes_one_ticket_with_every_note_in_order(hs_rt: An
 async def test_a_batchs_bookkeeping_is_one_read_and_one_write(hs_rt: Any, hs: FakeHubSpot) -> None:
     """The sync's record of what it wrote (``external_refs``) costs a fixed number of statements per batch, not
     two per handoff: a long bookkeeping transaction was the longest open transaction of the 10,000-handoff run."""
-    from sqlalchemy import event
+    from tests.support.statements import statements
 
     rt = hs_rt
     d = dispatcher(rt)
     hids = [await create(rt) for _ in range(12)]
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "external_refs" in statement:
-            seen.append(statement.split(None, 1)[0].upper())
-
-    engine = rt.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements(rt.engine, touching="external_refs") as seen:
         await drain(d)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     tickets = {t.properties.get("baton_handoff_id") for t in hs.tickets.values()}
     assert set(hids) <= tickets
     writes = [s for s in seen if s == "INSERT"]

@@ -174,21 +174,12 @@ async def test_concurrent_ratings_record_exactly_one(cclient: Any) -> None:
 async def test_a_status_poll_reads_only_what_its_state_shows(cclient: Any, crt: Any) -> None:
     """A waiting customer's poll: the token check, the place in line, the customer's time zone, new messages and
     the timeline's mark — five reads (outside a transaction on PostgreSQL), nothing written once listened."""
-    from sqlalchemy import event
+    from tests.support.statements import statements
 
     h = await new_handoff(cclient)
     url, tok = f"/v1/handoffs/{h['id']}/status", bearer(h["customer_token"])
     assert (await cclient.get(url, headers=tok)).status_code == 200  # the first poll marks it listened to
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement.split(None, 1)[0].upper())
-
-    engine = crt.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements(crt.engine) as seen:
         s = (await cclient.get(url, headers=tok)).json()
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert s["status"] == "queued" and s["position"] == 1 and s["estimate"] is not None
     assert [x for x in seen if x != "BEGIN"] == ["SELECT"] * 5, seen  # SQLite's own BEGIN DEFERRED aside

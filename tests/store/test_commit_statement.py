@@ -7,13 +7,14 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from handoff.contract import HandoffIn
 from handoff.errors import ConversationExists
 from handoff.models import Actor, Event, EventKind, Surface
 from handoff.store import tables as t
 from tests.support.factories import intake_body
+from tests.support.statements import statements
 
 
 async def _counts(rt: Any) -> dict[str, int]:
@@ -29,18 +30,9 @@ def _body(**over: Any) -> HandoffIn:
 
 
 async def test_an_intake_is_one_statement_on_postgresql_and_all_or_nothing(runtime: Any, db_url: str) -> None:
-    statements: list[str] = []
-
-    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement.split(None, 1)[0].upper())
-
-    engine = runtime.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        body = _body()
+    body = _body()
+    with statements(runtime.engine) as sent:
         first = await runtime.intake.submit(body)
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     assert first.created
     h = first.handoff.id
     async with runtime.deps.uow(read_only=True) as uow:
@@ -51,8 +43,8 @@ async def test_an_intake_is_one_statement_on_postgresql_and_all_or_nothing(runti
     assert events[0].kind is EventKind.CREATED
     if db_url.startswith("postgresql"):
         # The customer upsert, the place in line, then one statement writes everything of the new handoff.
-        writes = [s for s in statements if s in ("INSERT", "WITH", "UPDATE")]
-        assert writes == ["INSERT", "WITH"], statements
+        writes = [s for s in sent if s in ("INSERT", "WITH", "UPDATE")]
+        assert writes == ["INSERT", "WITH"], sent
     before = await _counts(runtime)
     again = await runtime.intake.submit(body)  # the same conversation: the existing handoff, nothing written
     assert not again.created and again.handoff.id == h
